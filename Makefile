@@ -1,0 +1,44 @@
+# Two commands for a newcomer: `make book` (build and execute the whole book) and `make test`.
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+JB := $(BIN)/jupyter-book build -W -n --keep-going
+# What the executed pages depend on besides their own code: a change here clears the cache.
+CACHE_DEPS := requirements.txt $(shell find pragmatic -name '*.py' 2>/dev/null) $(shell find datasets -type f 2>/dev/null)
+CACHE_STAMP := _build/.cache-stamp
+
+.PHONY: env book book-student test bench clean
+
+env: $(STAMP)
+
+# A fresh venv whenever requirements.txt or pyproject.toml is newer than the last install.
+# The package is installed editable without build isolation, so nothing unpinned is fetched.
+$(STAMP): requirements.txt pyproject.toml
+	rm -rf $(VENV)
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt
+	$(BIN)/pip install --quiet --disable-pip-version-check --no-build-isolation --no-deps -e .
+	touch $@
+
+# jupyter-cache keys on notebook code only: clear it when the package, data or pins change.
+$(CACHE_STAMP): $(CACHE_DEPS)
+	rm -rf _build/.jupyter_cache
+	mkdir -p _build
+	touch $@
+
+book: env $(CACHE_STAMP)
+	$(JB) .
+
+book-student: env
+	$(BIN)/python -m pragmatic.edition student _build/student-src
+	$(JB) _build/student-src --path-output _build/student
+
+test: env
+	$(BIN)/python -m pytest
+
+bench: env
+	$(BIN)/python -m pragmatic.bench
+
+clean:
+	rm -rf _build

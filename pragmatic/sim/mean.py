@@ -1,0 +1,161 @@
+"""The kernel of lab 01: one replication of "draw a sample, build each interval, score it".
+
+This is the code a student reads. Everything here is written for a single replication and a
+single sample of size n; the engine (`pragmatic.sim.engine`) vectorises it over replications with
+`jax.vmap`, hands replication i the key `fold_in(key(seed), i)`, and sums the scores.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Callable
+
+import jax
+import jax.numpy as jnp
+from scipy import stats
+
+PROCEDURES = ("t", "z", "boot-t")
+
+
+# --- The theoretical world: distributions whose mean we know --------------------------------
+# Each draw turns one key into n float32 values. The t draws are built from normals,
+# Z / sqrt(chi2_k / k) with chi2_k a sum of k squared normals: jax.random.t uses gamma
+# rejection sampling, which is many times slower on a CPU.
+
+def draw_normal(key, n, params):
+    return jax.random.normal(key, (n,))
+
+
+def draw_lognormal(key, n, params):
+    return jnp.exp(params["sigma"] * jax.random.normal(key, (n,)))
+
+
+def draw_exponential(key, n, params):
+    return jax.random.exponential(key, (n,))
+
+
+def student_t_draw(df: int) -> Callable:
+    def draw(key, n, params):
+        k_z, k_chi = jax.random.split(key)
+        z = jax.random.normal(k_z, (n,))
+        chi2 = jnp.sum(jax.random.normal(k_chi, (df, n)) ** 2, axis=0)
+        return z / jnp.sqrt(chi2 / df)
+    return draw
+
+
+def draw_contaminated(key, n, params):
+    k_z, k_u = jax.random.split(key)
+    z = jax.random.normal(k_z, (n,))
+    is_outlier = jax.random.uniform(k_u, (n,)) < params["fraction"]
+    return jnp.where(is_outlier, params["outlier_sd"] * z, z)
+
+
+@dataclass(frozen=True)
+class Distribution:
+    """A data-generating process with a known theoretical mean."""
+
+    name: str
+    description: str
+    draw: Callable = field(repr=False)
+    mean: Callable[[dict], float] = field(repr=False)
+    defaults: tuple = ()  # (parameter, default value) pairs; a tuple keeps the class hashable
+
+
+DISTRIBUTIONS = {
+    d.name: d
+    for d in [
+        Distribution("normal", "N(0, 1)", draw_normal, lambda p: 0.0),
+        Distribution("lognormal", "exp(sigma * Z), Z ~ N(0, 1)", draw_lognormal,
+                     lambda p: math.exp(p["sigma"] ** 2 / 2), (("sigma", 1.0),)),
+        Distribution("exponential", "Exponential(1)", draw_exponential, lambda p: 1.0),
+        Distribution("t3", "Student t, 3 d.f.", student_t_draw(3), lambda p: 0.0),
+        Distribution("t2", "Student t, 2 d.f. (infinite variance)", student_t_draw(2),
+                     lambda p: 0.0),
+        Distribution("contaminated", "(1 - fraction) N(0, 1) + fraction N(0, outlier_sd^2)",
+                     draw_contaminated, lambda p: 0.0,
+                     (("fraction", 0.1), ("outlier_sd", 10.0))),
+    ]
+}
+
+
+# --- The procedures -------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Design:
+    """What is fixed for a whole experiment: sample size, level and which intervals to build."""
+
+    n: int
+    level: float = 0.95
+    procedures: tuple = ("t", "z")
+    boot_reps: int = 199
+
+    @property
+    def t_crit(self) -> float:
+        return float(stats.t.ppf((1 + self.level) / 2, self.n - 1))
+
+    @property
+    def z_crit(self) -> float:
+        return float(stats.norm.ppf((1 + self.level) / 2))
+
+    @property
+    def boot_rank(self) -> int:
+        """k such that the k-th smallest and k-th largest of B bootstrap t's bound the interval."""
+        return int((self.boot_reps + 1) * (1 - self.level) / 2)
+
+
+def t_and_z_intervals(x, design: Design) -> dict:
+    """x-bar -/+ crit * s / sqrt(n), with crit from Student t (n - 1 d.f.) or the normal."""
+    xbar = jnp.mean(x)
+    se = jnp.std(x, ddof=1) / jnp.sqrt(design.n)
+    return {
+        "t": (xbar - design.t_crit * se, xbar + design.t_crit * se),
+        "z": (xbar - design.z_crit * se, xbar + design.z_crit * se),
+    }
+
+
+def bootstrap_t_interval(key, x, design: Design):
+    """Bootstrap-t: use the resampled distribution of (x-bar* - x-bar) / se* in place of Student t.
+
+    Resample x with replacement B times, studentise each resampled mean, and read the interval's
+    ends off the k-th smallest and k-th largest studentised values, k = floor((B + 1)(1 - level)/2).
+    """
+    n, B, k = design.n, design.boot_reps, design.boot_rank
+    xbar = jnp.mean(x)
+    se = jnp.std(x, ddof=1) / jnp.sqrt(n)
+    resamples = x[jax.random.randint(key, (B, n), 0, n)]
+    se_star = jnp.std(resamples, axis=1, ddof=1) / jnp.sqrt(n)
+    diff = jnp.mean(resamples, axis=1) - xbar
+    # A resample of one repeated value has se* = 0: its t* is +/- infinity, not NaN.
+    t_star = jnp.sort(jnp.where(se_star > 0, diff / se_star, jnp.where(diff >= 0, jnp.inf, -jnp.inf)))
+    return xbar - t_star[B - k] * se, xbar - t_star[k - 1] * se
+
+
+def intervals(key, x, design: Design) -> dict:
+    """Every requested interval for one sample, as {procedure: (lower, upper)}."""
+    out = t_and_z_intervals(x, design)
+    if "boot-t" in design.procedures:
+        out["boot-t"] = bootstrap_t_interval(key, x, design)
+    return {name: out[name] for name in design.procedures}
+
+
+def replicate(key, target, params, *, dist: Distribution, design: Design) -> dict:
+    """One replication: draw n values, build each interval, and score it against the truth.
+
+    Returns {procedure: (covered, width)}. The data key and the bootstrap key are split from the
+    replication's key, so the t and z results do not depend on whether bootstrap-t is computed.
+    """
+    k_data, k_boot = jax.random.split(key)
+    x = dist.draw(k_data, design.n, params)
+    return {
+        name: ((lower <= target) & (target <= upper), upper - lower)
+        for name, (lower, upper) in intervals(k_boot, x, design).items()
+    }
+
+
+def draw_only(key, target, params, *, dist: Distribution, design: Design) -> dict:
+    """The benchmark's floor: the same keys and draws as `replicate`, with the statistics removed."""
+    k_data, _ = jax.random.split(key)
+    x = dist.draw(k_data, design.n, params)
+    total = jnp.sum(x)  # consume every draw, so the compiler cannot skip generating any
+    return {"draws": (total <= target, total)}
