@@ -1,0 +1,56 @@
+"""Regenerate every CSV in datasets/ from the package it came from, and its manifest entry.
+
+    python datasets/make_datasets.py           # rewrite the CSVs and manifest.json
+    python datasets/make_datasets.py --check   # exit 1 if any CSV would change
+
+Each source is a package pinned in requirements.txt that carries the data in its wheel, so this
+runs offline. CSVs are written with "\\n" line endings and the same float formatting every time.
+"""
+
+import argparse
+import hashlib
+import json
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+
+def anscombe():
+    from vega_datasets import data  # the local copy shipped in the wheel; no download
+    df = data.anscombe()
+    return df.rename(columns={"Series": "dataset", "X": "x", "Y": "y"})[["dataset", "x", "y"]]
+
+
+SOURCES = {"anscombe": anscombe}
+
+
+def csv_bytes(df) -> bytes:
+    return df.to_csv(index=False, lineterminator="\n").encode()
+
+
+def main(argv=None) -> int:
+    args = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    args.add_argument("--check", action="store_true", help="report differences, write nothing")
+    check = args.parse_args(argv).check
+    manifest, changed = {}, []
+    for name, make in SOURCES.items():
+        df = make()
+        payload = csv_bytes(df)
+        path = HERE / f"{name}.csv"
+        if not path.exists() or path.read_bytes() != payload:
+            changed.append(path.name)
+            if not check:
+                path.write_bytes(payload)
+        manifest[name] = {"file": path.name, "card": f"{name}.md",
+                          "sha256": hashlib.sha256(payload).hexdigest(),
+                          "columns": list(df.columns)}
+    if check:
+        print("changed: " + ", ".join(changed) if changed else "all datasets reproduce exactly")
+        return 1 if changed else 0
+    (HERE / "manifest.json").write_text(json.dumps(manifest, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
