@@ -19,21 +19,41 @@ SKIP = shutil.ignore_patterns(".git", ".venv", "_build", "tests", ".ci", "__pyca
 _OPEN = re.compile(r"^(?P<indent>\s*)(?P<fence>`{3,}|:{3,})\{(?P<name>[\w-]+)\}")
 
 
+def _block_end(lines: list[str], i: int, fence: str) -> int:
+    """Index of the line that closes the fenced block opened on line i."""
+    closing = re.compile(rf"^\s*{re.escape(fence[0])}{{{len(fence)},}}\s*$")
+    end = next((j for j in range(i + 1, len(lines)) if closing.match(lines[j])), None)
+    if end is None:
+        raise ValueError(f"line {i + 1}: block is never closed")
+    return end
+
+
+def _tags(lines: list[str], i: int) -> list[str]:
+    """The :tags: option of the directive opened on line i, if any."""
+    for line in lines[i + 1:]:
+        if not line.lstrip().startswith(":"):
+            break
+        key, _, value = line.strip()[1:].partition(":")
+        if key == "tags":
+            return [t.strip(" '\"") for t in value.strip().strip("[]").split(",")]
+    return []
+
+
 def strip_solutions(text: str) -> str:
-    """Delete every `{solution}` directive (opening fence to matching closing fence)."""
+    """Delete every `{solution}` directive and every code cell tagged `solution`.
+
+    A code cell that computes numbers quoted only in a solution carries the tag `solution`,
+    so that its code, too, stays out of the student edition.
+    """
     out, lines, i = [], text.splitlines(keepends=True), 0
     while i < len(lines):
         match = _OPEN.match(lines[i])
         if match and match["name"] in ("solution-start", "solution-end"):
             raise ValueError(f"line {i + 1}: gated {{{match['name']}}} blocks are not supported; "
                              "use the {solution} directive")
-        if match and match["name"] == "solution":
-            fence = match["fence"]
-            closing = re.compile(rf"^\s*{re.escape(fence[0])}{{{len(fence)},}}\s*$")
-            end = next((j for j in range(i + 1, len(lines)) if closing.match(lines[j])), None)
-            if end is None:
-                raise ValueError(f"line {i + 1}: solution block is never closed")
-            i = end + 1
+        if match and (match["name"] == "solution"
+                      or match["name"] == "code-cell" and "solution" in _tags(lines, i)):
+            i = _block_end(lines, i, match["fence"]) + 1
             continue
         out.append(lines[i])
         i += 1
