@@ -101,7 +101,8 @@ class Design:
     @property
     def boot_rank(self) -> int:
         """k such that the k-th smallest and k-th largest of B bootstrap t's bound the interval."""
-        return int((self.boot_reps + 1) * (1 - self.level) / 2)
+        # Rounded first so that, e.g., (99 + 1) * (1 - 0.9) / 2 = 4.999... counts as 5.
+        return math.floor(round((self.boot_reps + 1) * (1 - self.level) / 2, 9))
 
 
 def t_and_z_intervals(x, design: Design) -> dict:
