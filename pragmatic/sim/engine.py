@@ -10,6 +10,7 @@ from __future__ import annotations
 import math
 import platform
 import sys
+from collections import defaultdict
 from functools import partial
 
 import jax
@@ -162,7 +163,7 @@ def simulate(dist: str, n: int, reps: int, seed: int, level: float = 0.95, param
 
     root = jax.random.key(seed)
     jparams = {k: jnp.float32(v) for k, v in params.items()}
-    totals = {p: _Totals() for p in design.procedures}
+    totals = defaultdict(_Totals)  # keyed by what the kernel returns
     show = sys.stderr.isatty() if progress is None else progress
     with _progress_bar(reps, show) as bar:
         for start in range(0, reps, chunk):

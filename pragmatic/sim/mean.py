@@ -19,9 +19,9 @@ PROCEDURES = ("t", "z", "boot-t")
 
 
 # --- The theoretical world: distributions whose mean we know --------------------------------
-# Each draw turns one key into n float32 values. The t draws are built from normals,
-# Z / sqrt(chi2_k / k) with chi2_k a sum of k squared normals: jax.random.t uses gamma
-# rejection sampling, which is many times slower on a CPU.
+# Each draw turns one key into n float32 values. A Student t value is Z / sqrt(chi2_k / k);
+# jax.random.t (gamma rejection sampling) is many times slower on a CPU, so chi2_k is built
+# from chi2_2 = -2 log U, an exponential, plus one squared normal when k is odd.
 
 def draw_normal(key, n, params):
     return jax.random.normal(key, (n,))
@@ -37,9 +37,12 @@ def draw_exponential(key, n, params):
 
 def student_t_draw(df: int) -> Callable:
     def draw(key, n, params):
-        k_z, k_chi = jax.random.split(key)
+        k_z, k_u, k_odd = jax.random.split(key, 3)
         z = jax.random.normal(k_z, (n,))
-        chi2 = jnp.sum(jax.random.normal(k_chi, (df, n)) ** 2, axis=0)
+        u = jax.random.uniform(k_u, (df // 2, n), minval=jnp.finfo(jnp.float32).tiny)  # (0, 1)
+        chi2 = -2 * jnp.sum(jnp.log(u), axis=0)
+        if df % 2:
+            chi2 += jax.random.normal(k_odd, (n,)) ** 2
         return z / jnp.sqrt(chi2 / df)
     return draw
 
@@ -155,8 +158,13 @@ def replicate(key, target, params, *, dist: Distribution, design: Design) -> dic
 
 
 def draw_only(key, target, params, *, dist: Distribution, design: Design) -> dict:
-    """The benchmark's floor: the same keys and draws as `replicate`, with the statistics removed."""
-    k_data, _ = jax.random.split(key)
+    """The benchmark's floor: the same keys and draws as `replicate`, with the statistics removed.
+
+    With bootstrap-t it also draws the resamples, since drawing them is part of the method.
+    """
+    k_data, k_boot = jax.random.split(key)
     x = dist.draw(k_data, design.n, params)
     total = jnp.sum(x)  # consume every draw, so the compiler cannot skip generating any
+    if "boot-t" in design.procedures:
+        total += jnp.sum(x[jax.random.randint(k_boot, (design.boot_reps, design.n), 0, design.n)])
     return {"draws": (total <= target, total)}
