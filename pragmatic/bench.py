@@ -1,7 +1,7 @@
 """Benchmark: `python -m pragmatic.bench [--json] [--reps R] [--repeats K]`.
 
 For each kernel (t/z intervals; bootstrap-t) and each distribution, at n = 30 in float32, it
-times, side by side in one run and after compilation (median of K repeats):
+times, side by side in one run and after compilation (median of K interleaved repeats):
 
 - kernel: the JAX kernel through the engine (`simulate`);
 - floor:  the same engine, keys, chunks and dtype with the statistics removed (drawing only);
@@ -108,14 +108,17 @@ def loop_statsmodels(name: str, reps: int, seed: int, boot: bool) -> None:
             [DescrStatsW(x[row]).std_mean for row in idx]
 
 
-def _median_time(fn, repeats: int) -> float:
-    fn()  # compile / warm up
-    times = []
+def _interleaved_medians(fns: dict, repeats: int) -> dict:
+    """Median seconds of each function, timed in turn within each round so drift hits all alike."""
+    for fn in fns.values():
+        fn()  # compile and warm up
+    times = {name: [] for name in fns}
     for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
+        for name, fn in fns.items():
+            t0 = time.perf_counter()
+            fn()
+            times[name].append(time.perf_counter() - t0)
+    return {name: statistics.median(t) for name, t in times.items()}
 
 
 def run(reps: int = 2**21, boot_reps_fraction: int = 256, repeats: int = 5,
@@ -133,9 +136,8 @@ def run(reps: int = 2**21, boot_reps_fraction: int = 256, repeats: int = 5,
                 run_numpy = lambda: numpy_t_z(name, r, chunk, 0)
             else:
                 run_numpy = lambda: numpy_boot_t(name, r, chunk, 0)
-            seconds = {"kernel": _median_time(run_kernel, repeats),
-                       "floor": _median_time(run_floor, repeats),
-                       "numpy": _median_time(run_numpy, repeats)}
+            seconds = _interleaved_medians(
+                {"kernel": run_kernel, "floor": run_floor, "numpy": run_numpy}, repeats)
             m = loop_reps if kernel == "t/z" else max(loop_reps // 10, 1)
             t0 = time.perf_counter()
             loop_statsmodels(name, m, 0, boot=kernel == "boot-t")
