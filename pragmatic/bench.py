@@ -152,6 +152,18 @@ def run(reps: int = 2**21, boot_reps_fraction: int = 256, repeats: int = 5,
     return rows
 
 
+def peak_memory(reps: int = 10**8, n: int = 5) -> dict:
+    """Peak resident memory of one command-line run of `reps` replications, in a child process."""
+    import resource
+    import subprocess
+    t0 = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "pragmatic.sim", "mean", "--dist", "normal", "--n", str(n),
+                    "--reps", str(reps), "--seed", "1", "--json"], check=True, capture_output=True)
+    seconds = time.perf_counter() - t0
+    peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss  # KiB on Linux
+    return {"reps": reps, "n": n, "seconds": seconds, "peak_rss_mib": peak_kib / 1024}
+
+
 def machine() -> dict:
     import os
     return {**versions(), "cpu_count": os.cpu_count(), "machine": platform.machine(),
@@ -177,7 +189,12 @@ def main(argv=None) -> int:
     parser.add_argument("--repeats", type=int, default=5, help="timed repeats per figure (median)")
     parser.add_argument("--dist", action="append", choices=list(DISTRIBUTIONS),
                         help="only these distributions (repeatable; default all)")
+    parser.add_argument("--memory", action="store_true",
+                        help="instead, report the peak memory of a 10**8-replication run")
     args = parser.parse_args(argv)
+    if args.memory:
+        print(json.dumps({**peak_memory(), "machine": machine()}, indent=2))
+        return 0
     if args.reps < 64 or args.repeats < 1:
         parser.exit(2, f"{parser.prog}: error: --reps must be >= 64 and --repeats >= 1, "
                        f"got {args.reps} and {args.repeats}\n")
