@@ -109,7 +109,7 @@ class Design:
 
 
 def t_and_z_intervals(x, design: Design) -> dict:
-    """x-bar -/+ crit * s / sqrt(n), with crit from Student t (n - 1 d.f.) or the normal."""
+    """x-bar -/+ crit * s / sqrt(n), crit from Student t (n - 1 d.f.) or normal."""
     xbar = jnp.mean(x)
     se = jnp.std(x, ddof=1) / jnp.sqrt(design.n)
     return {
@@ -119,10 +119,11 @@ def t_and_z_intervals(x, design: Design) -> dict:
 
 
 def bootstrap_t_interval(key, x, design: Design):
-    """Bootstrap-t: use the resampled distribution of (x-bar* - x-bar) / se* in place of Student t.
+    """Bootstrap-t: resampled (x-bar* - x-bar) / se* in place of Student t.
 
-    Resample x with replacement B times, studentise each resampled mean, and read the interval's
-    ends off the k-th smallest and k-th largest studentised values, k = floor((B + 1)(1 - level)/2).
+    Resample x with replacement B times, studentise each resampled mean, and
+    read the interval's ends off the k-th smallest and k-th largest of them,
+    k = floor((B + 1) (1 - level) / 2).
     """
     n, B, k = design.n, design.boot_reps, design.boot_rank
     xbar = jnp.mean(x)
@@ -130,8 +131,9 @@ def bootstrap_t_interval(key, x, design: Design):
     resamples = x[jax.random.randint(key, (B, n), 0, n)]
     se_star = jnp.std(resamples, axis=1, ddof=1) / jnp.sqrt(n)
     diff = jnp.mean(resamples, axis=1) - xbar
-    # A resample of one repeated value has se* = 0: its t* is +/- infinity, not NaN.
-    t_star = jnp.sort(jnp.where(se_star > 0, diff / se_star, jnp.where(diff >= 0, jnp.inf, -jnp.inf)))
+    # A resample of one repeated value has se* = 0: its t* is +/- infinity.
+    infinite = jnp.where(diff >= 0, jnp.inf, -jnp.inf)
+    t_star = jnp.sort(jnp.where(se_star > 0, diff / se_star, infinite))
     return xbar - t_star[B - k] * se, xbar - t_star[k - 1] * se
 
 
@@ -143,11 +145,12 @@ def intervals(key, x, design: Design) -> dict:
     return {name: out[name] for name in design.procedures}
 
 
-def replicate(key, target, params, *, dist: Distribution, design: Design) -> dict:
-    """One replication: draw n values, build each interval, and score it against the truth.
+def replicate(key, target, params, *, dist: Distribution, design: Design):
+    """One replication: draw n values, build each interval, score it.
 
-    Returns {procedure: (covered, width)}. The data key and the bootstrap key are split from the
-    replication's key, so the t and z results do not depend on whether bootstrap-t is computed.
+    Returns {procedure: (covered, width)}. The data and bootstrap keys are
+    split from the replication's key, so the t and z results are the same
+    whether or not bootstrap-t is computed.
     """
     k_data, k_boot = jax.random.split(key)
     x = dist.draw(k_data, design.n, params)
