@@ -68,3 +68,29 @@ def test_bad_input_exits_2_with_one_line(args, message):
     assert out.returncode == 2
     assert out.stderr.count("\n") == 1 and "Traceback" not in out.stderr
     assert message in out.stderr
+
+
+def test_progress_bar_only_on_a_terminal():
+    """With stderr on a pseudo-terminal, long runs show a progress bar there."""
+    import fcntl
+    import os
+    import pty
+    import struct
+    import termios
+    leader, follower = pty.openpty()
+    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))  # a real size
+    proc = subprocess.run([sys.executable, "-m", "pragmatic.sim", "mean", "--dist", "normal",
+                           "--n", "5", "--reps", "200000", "--seed", "1", "--chunk", "4096"],
+                          stdout=subprocess.PIPE, stderr=follower, timeout=300)
+    os.close(follower)
+    shown = b""
+    while True:
+        try:
+            chunk = os.read(leader, 65536)
+        except OSError:  # the terminal is closed once the child has exited and all is read
+            break
+        if not chunk:
+            break
+        shown += chunk
+    os.close(leader)
+    assert proc.returncode == 0 and b"200k/200k" in shown
