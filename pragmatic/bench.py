@@ -14,7 +14,6 @@ speedup_vs_loop = loop / kernel. Ratios, not seconds, are what carry across mach
 
 from __future__ import annotations
 
-import argparse
 import json
 import math
 import platform
@@ -26,6 +25,7 @@ import numpy as np
 from scipy import stats
 from statsmodels.stats.weightstats import DescrStatsW
 
+from .sim.cli import OneLineParser
 from .sim.engine import default_chunk, make_design, simulate, versions
 from .sim.mean import DISTRIBUTIONS, draw_only
 
@@ -183,7 +183,7 @@ def format_table(rows: list[dict]) -> str:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m pragmatic.bench", description=__doc__)
+    parser = OneLineParser(prog="python -m pragmatic.bench", description=__doc__)
     parser.add_argument("--json", action="store_true", help="print a JSON list, one object per row")
     parser.add_argument("--reps", type=int, default=2**21, help="replications for t/z (default 2**21)")
     parser.add_argument("--repeats", type=int, default=5, help="timed repeats per figure (median)")

@@ -7,11 +7,12 @@ the executed notebook of each page in `_sources/`, solutions included.
 
 from __future__ import annotations
 
-import argparse
 import re
 import shutil
 import sys
 from pathlib import Path
+
+from .sim.cli import OneLineParser
 
 # Folders and files that are not part of the book's sources.
 SKIP = shutil.ignore_patterns(".git", ".venv", "_build", "tests", ".ci", "__pycache__",
@@ -79,7 +80,7 @@ def student_edition(source: Path, dest: Path) -> list[Path]:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m pragmatic.edition", description=__doc__)
+    parser = OneLineParser(prog="python -m pragmatic.edition", description=__doc__)
     parser.add_argument("edition", choices=["student"])
     parser.add_argument("dest", type=Path)
     parser.add_argument("--source", type=Path, default=Path("."))

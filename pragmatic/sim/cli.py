@@ -15,8 +15,10 @@ from .mean import DISTRIBUTIONS, PROCEDURES
 SCENARIOS = ("mean",)
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message):  # one line, no usage block, exit code 2
+class OneLineParser(argparse.ArgumentParser):
+    """argparse, but bad input gets one line on stderr (no usage block) and exit code 2."""
+
+    def error(self, message):
         self.exit(2, f"{self.prog}: error: {message}\n")
 
 
@@ -25,8 +27,8 @@ def _whole(low: int):
         try:
             value = int(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"must be a whole number >= {low}, got {text!r}")
-        if value < low:
+            value = None
+        if value is None or value < low:
             raise argparse.ArgumentTypeError(f"must be a whole number >= {low}, got {text!r}")
         return value
     return parse
@@ -40,7 +42,7 @@ def _number(text: str) -> float:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = _Parser(prog="python -m pragmatic.sim",
+    p = OneLineParser(prog="python -m pragmatic.sim",
                 description="Coverage of interval procedures for a mean, by Monte Carlo in JAX.")
     p.add_argument("scenario", help=f"what to simulate; allowed: {', '.join(SCENARIOS)}")
     p.add_argument("--dist", required=True,
