@@ -7,18 +7,21 @@ JB := $(BIN)/jupyter-book build -W -n --keep-going
 # What the executed pages depend on besides their own code: a change here clears the cache.
 CACHE_DEPS := requirements.txt $(shell find pragmatic -name '*.py' 2>/dev/null) $(shell find datasets -type f 2>/dev/null)
 CACHE_STAMP := _build/.cache-stamp
+# JupyterLab opens the .md pages as notebooks (jupytext) and renders their MyST (jupyterlab-myst).
+LAB_SETTINGS := $(VENV)/share/jupyter/lab/settings
 
-.PHONY: env book book-student test bench clean
+.PHONY: env book book-student test bench lab clean
 
 env: $(STAMP)
 
 # A fresh venv whenever requirements.txt or pyproject.toml is newer than the last install.
 # The package is installed editable without build isolation, so nothing unpinned is fetched.
-$(STAMP): requirements.txt pyproject.toml
+$(STAMP): requirements.txt pyproject.toml hub/overrides.json
 	rm -rf $(VENV)
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt
 	$(BIN)/pip install --quiet --disable-pip-version-check --no-build-isolation --no-deps -e .
+	mkdir -p $(LAB_SETTINGS) && cp hub/overrides.json $(LAB_SETTINGS)/
 	touch $@
 
 # jupyter-cache keys on notebook code only: clear it when the package, data or pins change.
@@ -36,6 +39,10 @@ book-student: env
 
 test: env
 	$(BIN)/python -m pytest
+
+# The course in JupyterLab, as a student sees it: each page opens as a notebook.
+lab: env
+	$(BIN)/jupyter lab --notebook-dir=.
 
 bench: env
 	$(BIN)/python -m pragmatic.bench
