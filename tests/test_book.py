@@ -130,6 +130,6 @@ def test_command_line_json_equals_the_labs_result_for_one_cell(editions):
                           "--n", "5", "--reps", str(reps), "--seed", str(seed), "--procedure", "t",
                           "--procedure", "z", "--procedure", "boot-t", "--json"],
                          capture_output=True, text=True, check=True)
-    cli = json.loads(out.stdout)["results"]
+    [cli] = [r["results"] for r in json.loads(out.stdout)]  # a list: one object per --n
     assert cli["t"]["coverage"] == float(glued["logn_t_5"]["data"]["text/plain"])
     assert cli["boot-t"]["coverage"] == float(glued["logn_boot_5"]["data"]["text/plain"])

@@ -1,8 +1,9 @@
 """Plumbing around the kernel: validation, per-replication keys, chunking and exact totals.
 
-Replication i always gets the key `fold_in(key(seed), i)`, and totals are summed in float64
-over fixed blocks of replications in index order, so a result does not depend on the chunk
-size. Memory is bounded by the chunk, whatever the number of replications.
+Replication i always gets the key `fold_in(key(seed), i)`; counts are integers, width totals
+are summed in float64 over fixed blocks of replications in index order, and width quantiles
+come from integer counts in a fixed histogram, so a result does not depend on the chunk size.
+Memory is bounded by the chunk, whatever the number of replications.
 """
 
 from __future__ import annotations
@@ -23,6 +24,15 @@ from .mean import DISTRIBUTIONS, PROCEDURES, Design, replicate
 
 MAX_REPS = 2**32 - 1  # replication indices are folded into the key as uint32
 BLOCK = 4096  # totals are summed per block of this many replications, in index order
+
+# Width quantiles are read off a fixed histogram of log10(width): 1000 bins per decade from
+# 1e-12 to 1e12. Bin j (1 ... N_BINS) holds widths in (10^(-12 + (j-1)/1000), 10^(-12 + j/1000)];
+# bin 0 holds widths <= 1e-12 (zero included) and bin N_BINS + 1 those above 1e12.
+BINS_PER_DECADE, LOG10_LOW, LOG10_HIGH = 1000, -12, 12
+N_BINS = (LOG10_HIGH - LOG10_LOW) * BINS_PER_DECADE
+# A quantile is reported as its bin's geometric midpoint: within this relative error of the
+# empirical quantile.
+WIDTH_QUANTILE_REL_RESOLUTION = round(10 ** (0.5 / BINS_PER_DECADE) - 1, 5)  # 0.00115
 
 
 class SimulationError(ValueError):
@@ -72,7 +82,10 @@ def make_design(n, level=0.95, procedures=("t", "z"), boot_reps=199) -> Design:
     _check(len(procedures) > 0 and len(set(procedures)) == len(procedures),
            f"procedures must be a non-empty list without repeats, got {list(procedures)}")
     design = Design(int(n), float(level), procedures, int(boot_reps))
-    if "boot-t" in procedures:
+    _check(not ("boot-t" in procedures and n < 3),
+           "boot-t is undefined at n = 2: every resample with spread has mean x-bar, so t* = 0 "
+           "and the interval is the single point x-bar; use n >= 3")
+    if design.bootstraps:
         _check(design.boot_rank >= 1,
                f"boot_reps={boot_reps} is too few for level {level}: need "
                f"(boot_reps + 1) * (1 - level) / 2 >= 1")
@@ -97,24 +110,53 @@ def _run_chunk(root, start, target, params, *, kernel, dist, design, size):
 
 def default_chunk(design: Design) -> int:
     """Replications per chunk: about 2**22 floats of intermediates, between 64 and 65,536."""
-    per_rep = design.n * (design.boot_reps if "boot-t" in design.procedures else 4)
+    per_rep = design.n * (design.boot_reps if design.bootstraps else 4)
     return int(min(65_536, max(64, 2**22 // per_rep)))
 
 
-class _Totals:
-    """Running float64 totals of one procedure, independent of how the replications are chunked.
+def width_bins(width) -> np.ndarray:
+    """The histogram bin of each width (see N_BINS), from log10 in float64."""
+    # Widths <= 1e-12 (0 included; NaN too, by fmax) land at position <= 0: the underflow bin.
+    w = np.fmax(np.asarray(width, dtype=np.float64), 10.0 ** (LOG10_LOW - 1))
+    position = np.ceil((np.log10(w) - LOG10_LOW) * BINS_PER_DECADE)
+    return np.clip(position, 0, N_BINS + 1, out=position).astype(np.int64)
 
-    Widths are summed within fixed blocks of BLOCK replications (block b holds replications
-    b*BLOCK ... b*BLOCK + BLOCK - 1), and block sums are added in index order.
+
+def width_quantile(histogram: np.ndarray, q: float) -> float | None:
+    """The geometric midpoint of the first bin whose cumulative count reaches q * R.
+
+    None when that is the underflow or overflow bin, which have no midpoint.
+    """
+    b = int(np.searchsorted(np.cumsum(histogram), q * histogram.sum()))  # side="left": first >=
+    if not 1 <= b <= N_BINS:
+        return None
+    return 10 ** (LOG10_LOW + (b - 0.5) / BINS_PER_DECADE)
+
+
+def _finite(x: float) -> float | None:
+    """x, or None where it is not a finite number: JSON has no NaN or infinity."""
+    return x if math.isfinite(x) else None
+
+
+class _Totals:
+    """Running totals of one procedure, independent of how the replications are chunked.
+
+    Misses and degenerate replications are integer counts, and so is the width histogram.
+    Widths are summed in float64 within fixed blocks of BLOCK replications (block b holds
+    replications b*BLOCK ... b*BLOCK + BLOCK - 1), and block sums are added in index order.
     """
 
     def __init__(self):
-        self.covered = 0
+        self.miss_low = self.miss_high = self.degenerate = 0
+        self.histogram = np.zeros(N_BINS + 2, dtype=np.int64)
         self.sums = np.zeros(2)  # sum of widths, sum of squared widths
         self._pending = np.empty(0)
 
-    def add(self, covered: np.ndarray, width: np.ndarray) -> None:
-        self.covered += int(np.count_nonzero(covered))
+    def add(self, miss_low, miss_high, width, degenerate) -> None:
+        self.miss_low += int(np.count_nonzero(miss_low))
+        self.miss_high += int(np.count_nonzero(miss_high))
+        self.degenerate += int(np.count_nonzero(degenerate))
+        self.histogram += np.bincount(width_bins(width), minlength=len(self.histogram))
         w = np.concatenate([self._pending, width.astype(np.float64)])
         full = len(w) // BLOCK * BLOCK
         for block in w[:full].reshape(-1, BLOCK):
@@ -128,13 +170,24 @@ class _Totals:
 
     def summary(self, reps: int) -> dict:
         s1, s2 = self.sums + self._block_sums(self._pending)
-        coverage = self.covered / reps
-        var_w = max(s2 - s1 * s1 / reps, 0.0) / (reps - 1) if reps > 1 else float("nan")
+        var_w = max(s2 - s1 * s1 / reps, 0.0) / (reps - 1) if reps > 1 else math.nan
+
+        def share(count):  # a share of the replications and its binomial standard error
+            p = count / reps
+            return p, math.sqrt(p * (1 - p) / reps)
+
+        coverage, mc_se = share(reps - self.miss_low - self.miss_high)
+        miss_low, miss_low_mc_se = share(self.miss_low)
+        miss_high, miss_high_mc_se = share(self.miss_high)
         return {
-            "coverage": coverage,
-            "mc_se": math.sqrt(coverage * (1 - coverage) / reps),
-            "mean_width": s1 / reps,
-            "width_mc_se": math.sqrt(var_w / reps),
+            "coverage": coverage, "mc_se": mc_se,
+            "miss_low": miss_low, "miss_low_mc_se": miss_low_mc_se,
+            "miss_high": miss_high, "miss_high_mc_se": miss_high_mc_se,
+            "mean_width": _finite(s1 / reps), "width_mc_se": _finite(math.sqrt(var_w / reps)),
+            "width_q25": width_quantile(self.histogram, 0.25),
+            "width_median": width_quantile(self.histogram, 0.5),
+            "width_q75": width_quantile(self.histogram, 0.75),
+            "degenerate_reps": self.degenerate,
         }
 
 
@@ -148,9 +201,10 @@ def versions() -> dict:
 def simulate(dist: str, n: int, reps: int, seed: int, level: float = 0.95, params=None,
              procedures=("t", "z"), boot_reps: int = 199, chunk: int | None = None,
              kernel=replicate, progress: bool | None = None) -> dict:
-    """Coverage and width of each interval for one distribution and one n.
+    """Coverage, one-sided misses and width of each interval for one distribution and one n.
 
-    Returns the JSON object of `python -m pragmatic.sim mean --json`.
+    Returns one object of the JSON list that `python -m pragmatic.sim mean --json` prints, with
+    the procedures in the order given.
     """
     params = resolve_params(dist, params)
     design = make_design(n, level, procedures, boot_reps)
@@ -170,15 +224,20 @@ def simulate(dist: str, n: int, reps: int, seed: int, level: float = 0.95, param
             out = _run_chunk(root, jnp.uint32(start), jnp.float32(target), jparams,
                              kernel=kernel, dist=distribution, design=design, size=chunk)
             used = min(chunk, reps - start)  # the last chunk is padded to keep one compilation
-            for name, (covered, width) in out.items():
-                totals[name].add(np.asarray(covered)[:used], np.asarray(width)[:used])
+            for name, score in out.items():
+                totals[name].add(*(np.asarray(v)[:used] for v in score))
             bar.update(used)
 
+    # jax returns dicts with sorted keys; report in the order asked for (a test kernel's extra
+    # entries last).
+    names = sorted(totals, key=lambda name: (design.procedures + (name,)).index(name))
     return {
         "scenario": "mean", "n": design.n, "params": {"dist": dist, **params},
         "target": target, "reps": reps, "seed": seed, "level": design.level,
-        "dtype": "float32", "versions": versions(),
-        "results": {name: t.summary(reps) for name, t in totals.items()},
+        "boot_reps": design.boot_reps, "procedures": list(design.procedures),
+        "dtype": "float32", "width_quantile_rel_resolution": WIDTH_QUANTILE_REL_RESOLUTION,
+        "versions": versions(),
+        "results": {name: totals[name].summary(reps) for name in names},
     }
 
 

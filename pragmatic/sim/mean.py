@@ -15,7 +15,7 @@ import jax
 import jax.numpy as jnp
 from scipy import stats
 
-PROCEDURES = ("t", "z", "boot-t")
+PROCEDURES = ("t", "z", "boot-t", "boot-pct")
 
 
 # --- The theoretical world: distributions whose mean we know --------------------------------
@@ -102,8 +102,13 @@ class Design:
         return float(stats.norm.ppf((1 + self.level) / 2))
 
     @property
+    def bootstraps(self) -> bool:
+        """Whether any bootstrap interval is asked for."""
+        return "boot-t" in self.procedures or "boot-pct" in self.procedures
+
+    @property
     def boot_rank(self) -> int:
-        """k such that the k-th smallest and k-th largest of B bootstrap t's bound the interval."""
+        """k: the k-th smallest and k-th largest of B bootstrap statistics bound the interval."""
         # Rounded first so that, e.g., (99 + 1) * (1 - 0.9) / 2 = 4.999... counts as 5.
         return math.floor(round((self.boot_reps + 1) * (1 - self.level) / 2, 9))
 
@@ -118,56 +123,98 @@ def t_and_z_intervals(x, design: Design) -> dict:
     }
 
 
-def bootstrap_t_interval(key, x, design: Design):
+def resample(key, x, boot_reps: int):
+    """boot_reps bootstrap resamples of x, one per row, drawn with replacement."""
+    n = x.shape[0]
+    return x[jax.random.randint(key, (boot_reps, n), 0, n)]
+
+
+def order_statistic(ordered, position, count):
+    """The position-th smallest (1-based) of the first `count` sorted values;
+    a fractional position interpolates between its two neighbours."""
+    i = jnp.floor(position).astype(jnp.int32)
+    below, above = ordered[i - 1], ordered[jnp.minimum(i, count - 1)]
+    return below + (position - i) * (above - below)
+
+
+def bootstrap_t_interval(x, resamples, design: Design):
     """Bootstrap-t: resampled (x-bar* - x-bar) / se* in place of Student t.
 
-    Resample x with replacement B times, studentise each resampled mean, and
-    read the interval's ends off the k-th smallest and k-th largest of them,
-    k = floor((B + 1) (1 - level) / 2).
+    The interval runs from x-bar - (r-th largest t*) se to x-bar - (r-th
+    smallest t*) se, with r = k = floor((B + 1) (1 - level) / 2). A resample
+    of one repeated value has no t* (se* = 0): it is dropped, as R's boot.ci
+    drops non-finite statistics. The B' left keep the tail probability
+    k / (B + 1): r = k (B' + 1) / (B + 1), interpolated between order
+    statistics (r = k when none is dropped).
+    Returns (lower, upper, whether any resample was dropped).
     """
     n, B, k = design.n, design.boot_reps, design.boot_rank
     xbar = jnp.mean(x)
     se = jnp.std(x, ddof=1) / jnp.sqrt(n)
-    resamples = x[jax.random.randint(key, (B, n), 0, n)]
     se_star = jnp.std(resamples, axis=1, ddof=1) / jnp.sqrt(n)
-    diff = jnp.mean(resamples, axis=1) - xbar
-    # A resample of one repeated value has se* = 0: its t* is +/- infinity.
-    infinite = jnp.where(diff >= 0, jnp.inf, -jnp.inf)
-    t_star = jnp.sort(jnp.where(se_star > 0, diff / se_star, infinite))
-    return xbar - t_star[B - k] * se, xbar - t_star[k - 1] * se
+    t_star = (jnp.mean(resamples, axis=1) - xbar) / se_star
+    # Test spread on the values: a rounded se* of equal values may not be 0.
+    kept = jnp.max(resamples, axis=1) > jnp.min(resamples, axis=1)
+    ordered = jnp.sort(jnp.where(kept, t_star, jnp.nan))  # NaN sorts last
+    B_kept = jnp.sum(kept)
+    r = jnp.clip(k * (B_kept + 1) / (B + 1), 1, B_kept)
+    lower = xbar - order_statistic(ordered, B_kept + 1 - r, B_kept) * se
+    upper = xbar - order_statistic(ordered, r, B_kept) * se
+    # If all B were dropped (never seen for n >= 3), the interval is x-bar.
+    none_left = B_kept == 0
+    return (jnp.where(none_left, xbar, lower), jnp.where(none_left, xbar, upper),
+            B_kept < B)
+
+
+def percentile_interval(resamples, design: Design):
+    """Percentile bootstrap: the k-th smallest and k-th largest of the B
+    resampled means."""
+    B, k = design.boot_reps, design.boot_rank
+    means = jnp.sort(jnp.mean(resamples, axis=1))
+    return means[k - 1], means[B - k]
 
 
 def intervals(key, x, design: Design) -> dict:
-    """Every requested interval for one sample, as {procedure: (lower, upper)}."""
-    out = t_and_z_intervals(x, design)
-    if "boot-t" in design.procedures:
-        out["boot-t"] = bootstrap_t_interval(key, x, design)
+    """Every requested interval for one sample: {procedure: (lower, upper,
+    degenerate)}, degenerate meaning a bootstrap resample was dropped.
+
+    Both bootstraps use the same resamples, so their results are paired.
+    (The compiler drops the one not asked for.)
+    """
+    out = {name: (lower, upper, False)
+           for name, (lower, upper) in t_and_z_intervals(x, design).items()}
+    if design.bootstraps:
+        resamples = resample(key, x, design.boot_reps)
+        out["boot-t"] = bootstrap_t_interval(x, resamples, design)
+        out["boot-pct"] = (*percentile_interval(resamples, design), False)
     return {name: out[name] for name in design.procedures}
 
 
 def replicate(key, target, params, *, dist: Distribution, design: Design):
     """One replication: draw n values, build each interval, score it.
 
-    Returns {procedure: (covered, width)}. The data and bootstrap keys are
-    split from the replication's key, so the t and z results are the same
-    whether or not bootstrap-t is computed.
+    Returns {procedure: (miss_low, miss_high, width, degenerate)}: whether
+    the interval lies wholly below the target, wholly above it, its width,
+    and whether a bootstrap resample was dropped. The data and bootstrap keys
+    are split from the replication's key, so the t and z results are the same
+    whether or not a bootstrap is computed.
     """
     k_data, k_boot = jax.random.split(key)
     x = dist.draw(k_data, design.n, params)
     return {
-        name: ((lower <= target) & (target <= upper), upper - lower)
-        for name, (lower, upper) in intervals(k_boot, x, design).items()
+        name: (upper < target, lower > target, upper - lower, degenerate)
+        for name, (lower, upper, degenerate) in intervals(k_boot, x, design).items()
     }
 
 
 def draw_only(key, target, params, *, dist: Distribution, design: Design) -> dict:
     """The benchmark's floor: the same keys and draws as `replicate`, with the statistics removed.
 
-    With bootstrap-t it also draws the resamples, since drawing them is part of the method.
+    With a bootstrap it also draws the resamples, since drawing them is part of the method.
     """
     k_data, k_boot = jax.random.split(key)
     x = dist.draw(k_data, design.n, params)
     total = jnp.sum(x)  # consume every draw, so the compiler cannot skip generating any
-    if "boot-t" in design.procedures:
-        total += jnp.sum(x[jax.random.randint(k_boot, (design.boot_reps, design.n), 0, design.n)])
-    return {"draws": (total <= target, total)}
+    if design.bootstraps:
+        total += jnp.sum(resample(k_boot, x, design.boot_reps))
+    return {"draws": (total < target, total > target, jnp.abs(total), False)}
