@@ -22,4 +22,4 @@ def glue_number(name: str, value) -> None:
         raise TypeError(f"glue_number({name!r}) needs a real number, got {type(value).__name__}")
     value = int(value) if isinstance(value, numbers.Integral) else float(value)
     glue(name, value, display=False)
-    print(f"{name} = {value:.6g}")
+    print(f"{name} = {value:,}" if isinstance(value, int) else f"{name} = {value:.6g}")

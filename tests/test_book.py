@@ -128,8 +128,9 @@ def test_command_line_json_equals_the_labs_result_for_one_cell(editions):
     seed = int(re.search(r"^SEED = (\d+)", setup, re.M).group(1))
     out = subprocess.run([sys.executable, "-m", "pragmatic.sim", "mean", "--dist", "lognormal",
                           "--n", "5", "--reps", str(reps), "--seed", str(seed), "--procedure", "t",
-                          "--procedure", "z", "--procedure", "boot-t", "--json"],
+                          "--procedure", "boot-pct", "--procedure", "boot-t", "--json"],
                          capture_output=True, text=True, check=True)
     [cli] = [r["results"] for r in json.loads(out.stdout)]  # a list: one object per --n
-    assert cli["t"]["coverage"] == float(glued["logn_t_5"]["data"]["text/plain"])
-    assert cli["boot-t"]["coverage"] == float(glued["logn_boot_5"]["data"]["text/plain"])
+    assert cli["t"]["coverage"] == float(glued["boot_t_logn_5"]["data"]["text/plain"])
+    assert cli["boot-t"]["coverage"] == float(glued["boot_logn_5"]["data"]["text/plain"])
+    assert cli["boot-pct"]["coverage"] == float(glued["pct_logn_5"]["data"]["text/plain"])

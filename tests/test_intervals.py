@@ -147,6 +147,7 @@ CDFS = {
     "t3": stats.t(3).cdf,
     "t2": stats.t(2).cdf,
     "contaminated": lambda v: 0.9 * stats.norm.cdf(v) + 0.1 * stats.norm.cdf(v / 10),
+    "contaminated-up": lambda v: 0.9 * stats.norm.cdf(v) + 0.1 * stats.halfnorm(scale=10).cdf(v),
 }
 
 
@@ -157,6 +158,12 @@ def test_draws_follow_their_distribution(name):
     params = {k: jnp.float32(v) for k, v in dist.defaults}
     x = np.asarray(dist.draw(jax.random.key(5), 200_000, params), dtype=np.float64)
     assert stats.kstest(x, CDFS[name]).pvalue > 1e-3
+
+
+def test_one_sided_contamination_target_is_its_mean():
+    mixture_mean = 0.9 * 0 + 0.1 * stats.halfnorm(scale=10).mean()
+    assert DISTRIBUTIONS["contaminated-up"].mean({"fraction": 0.1, "outlier_sd": 10.0}) == \
+        pytest.approx(mixture_mean, rel=1e-12)
 
 
 @pytest.mark.parametrize("sigma", [0.25, 1.0, 1.5])

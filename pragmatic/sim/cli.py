@@ -74,9 +74,9 @@ def build_parser() -> argparse.ArgumentParser:
                    help="bootstrap resamples per replication (default: %(default)s)")
     p.add_argument("--sigma", type=_number,
                    help=f"lognormal: sigma of log X (default: {_default('lognormal', 'sigma')})")
-    p.add_argument("--fraction", type=_number, help="contaminated: fraction of outliers "
+    p.add_argument("--fraction", type=_number, help="contaminated, contaminated-up: fraction of outliers "
                    f"(default: {_default('contaminated', 'fraction')})")
-    p.add_argument("--outlier-sd", type=_number, help="contaminated: standard deviation of the "
+    p.add_argument("--outlier-sd", type=_number, help="contaminated, contaminated-up: standard deviation of the "
                    f"outliers (default: {_default('contaminated', 'outlier_sd')})")
     p.add_argument("--chunk", type=_whole(1), help="replications per device call; no effect on "
                    "results (default: about 2**22 values of intermediates, 64 to 65,536)")

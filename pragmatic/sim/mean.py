@@ -47,11 +47,15 @@ def student_t_draw(df: int) -> Callable:
     return draw
 
 
-def draw_contaminated(key, n, params):
-    k_z, k_u = jax.random.split(key)
-    z = jax.random.normal(k_z, (n,))
-    is_outlier = jax.random.uniform(k_u, (n,)) < params["fraction"]
-    return jnp.where(is_outlier, params["outlier_sd"] * z, z)
+def contaminated_draw(one_sided: bool) -> Callable:
+    """Normal values, a fraction of them replaced by gross errors: symmetric, or all upwards."""
+    def draw(key, n, params):
+        k_z, k_u = jax.random.split(key)
+        z = jax.random.normal(k_z, (n,))
+        is_outlier = jax.random.uniform(k_u, (n,)) < params["fraction"]
+        outlier = params["outlier_sd"] * (jnp.abs(z) if one_sided else z)
+        return jnp.where(is_outlier, outlier, z)
+    return draw
 
 
 @dataclass(frozen=True)
@@ -76,7 +80,13 @@ DISTRIBUTIONS = {
         Distribution("t2", "Student t, 2 d.f. (infinite variance)", student_t_draw(2),
                      lambda p: 0.0),
         Distribution("contaminated", "(1 - fraction) N(0, 1) + fraction N(0, outlier_sd^2)",
-                     draw_contaminated, lambda p: 0.0,
+                     contaminated_draw(one_sided=False), lambda p: 0.0,
+                     (("fraction", 0.1), ("outlier_sd", 10.0))),
+        # Its mean includes the errors: fraction * outlier_sd * E|Z|, E|Z| = sqrt(2 / pi).
+        Distribution("contaminated-up",
+                     "(1 - fraction) N(0, 1) + fraction |N(0, outlier_sd^2)|: errors all upwards",
+                     contaminated_draw(one_sided=True),
+                     lambda p: p["fraction"] * p["outlier_sd"] * math.sqrt(2 / math.pi),
                      (("fraction", 0.1), ("outlier_sd", 10.0))),
     ]
 }
