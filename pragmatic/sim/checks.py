@@ -171,11 +171,18 @@ def bootstrap_findings(boot: pd.DataFrame, level: float = 0.95) -> list[dict]:
                  *_difference(_share(bt), _share(t)), above=0),
         _finding(f"lognormal data, n = {small}: the percentile interval covers less than "
                  "bootstrap-t", *_difference(_share(bt), _share(pct)), above=0),
+        _finding(f"lognormal data, n = {small}: bootstrap-t still covers less than {level}",
+                 level - bt["coverage"], bt["mc_se"], above=0),
     ]
     normal_t, normal_pct = (_cell(boot, p, dist="normal", n=small) for p in ("t", "boot-pct"))
     rows.append(_finding(f"normal data, n = {small}: the percentile interval covers less than t",
                          *_difference(_share(normal_t), _share(normal_pct)), above=0))
     larger = [n for n in ns if n >= 10]
+    rows.append(_finding(
+        f"lognormal data, n = {larger[0]} to {larger[-1]} pooled: bootstrap-t covers more than t",
+        *_difference(_pooled([_cell(boot, "boot-t", dist="lognormal", n=n) for n in larger]),
+                     _pooled([_cell(boot, "t", dist="lognormal", n=n) for n in larger])),
+        above=0))
     for dist in ("t3", "t2", "contaminated"):
         estimate, se = _pooled([_cell(boot, "boot-t", dist=dist, n=n) for n in larger])
         rows.append(_finding(f"{dist} data, n = {larger[0]} to {larger[-1]} pooled: bootstrap-t "
@@ -185,12 +192,15 @@ def bootstrap_findings(boot: pd.DataFrame, level: float = 0.95) -> list[dict]:
 
 def look_first_findings(two_stage: pd.DataFrame, conditional: pd.DataFrame) -> list[dict]:
     """Checking normality first selects, on skewed data, the samples where t is worst, and the
-    two-stage rule covers less than the bootstrap-t alone."""
+    two-stage rule covers more than the t-interval alone and less than the bootstrap-t alone."""
     rows = []
     for dist in ("lognormal", "exponential"):
-        first, boot = (_cell(two_stage, p, dist=dist, n=10) for p in ("look-first", "boot-t"))
+        first, boot, t = (_cell(two_stage, p, dist=dist, n=10)
+                          for p in ("look-first", "boot-t", "t"))
         rows.append(_finding(f"{dist} data, n = 10: looking first covers less than bootstrap-t "
                              "alone", *_difference(_share(boot), _share(first)), above=0))
+        rows.append(_finding(f"{dist} data, n = 10: looking first covers more than t alone",
+                             *_difference(_share(first), _share(t)), above=0))
         for n in sorted(conditional["n"].unique()):
             row = conditional[(conditional["dist"] == dist) & (conditional["n"] == n)].squeeze()
             rows.append(_finding(f"{dist} data, n = {n}: t covers less on the samples that pass "
