@@ -36,6 +36,13 @@ def test_cells_that_glue_are_hidden_on_the_site_and_shown_in_a_notebook(page):
             f"{cell.source[:200]}")
 
 
+@pytest.mark.parametrize("page", PAGES)
+def test_the_page_is_saved_as_jupytext_saves_it(page):
+    """Opening a page in JupyterLab and letting it autosave must not change the file."""
+    text = source(page)
+    assert jupytext.writes(jupytext.reads(text, fmt="md:myst"), fmt="md:myst") == text
+
+
 @pytest.fixture(scope="module", params=PAGES)
 def executed(request):
     page = request.param
