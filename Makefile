@@ -42,7 +42,7 @@ test: env
 
 # The course in JupyterLab, as a student sees it: each page opens as a notebook.
 lab: env
-	$(BIN)/jupyter lab --notebook-dir=.
+	$(BIN)/jupyter lab --notebook-dir=. $(if $(filter 0,$(shell id -u)),--allow-root)
 
 bench: env
 	$(BIN)/python -m pragmatic.bench
