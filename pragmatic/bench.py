@@ -49,8 +49,9 @@ def numpy_draw(rng: np.random.Generator, name: str, shape, dtype=np.float32):
         if df % 2:
             chi2 += rng.standard_normal(shape, dtype=dtype) ** 2
         return z / np.sqrt(chi2 / dtype(df))
-    if name == "contaminated":
-        return np.where(rng.random(shape, dtype=dtype) < dtype(0.1), dtype(10.0) * z, z)
+    if name in ("contaminated", "contaminated-up"):
+        outlier = dtype(10.0) * (np.abs(z) if name == "contaminated-up" else z)
+        return np.where(rng.random(shape, dtype=dtype) < dtype(0.1), outlier, z)
     raise ValueError(f"unknown distribution {name!r}")
 
 
