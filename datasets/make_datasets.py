@@ -22,7 +22,28 @@ def anscombe():
     return df.rename(columns={"Series": "dataset", "X": "x", "Y": "y"})[["dataset", "x", "y"]]
 
 
-SOURCES = {"anscombe": anscombe}
+def penguins():
+    from palmerpenguins import load_penguins  # the CSV inside the wheel; no download
+    df = load_penguins()
+    # Whole-number measurements stay whole numbers in the CSV (pandas reads NA as float).
+    for col in ("flipper_length_mm", "body_mass_g", "year"):
+        df[col] = df[col].astype("Int64")
+    return df
+
+
+def engel():
+    import statsmodels.api as sm  # bundled with statsmodels; no download
+    return sm.datasets.engel.load_pandas().data
+
+
+def randhie():
+    import statsmodels.api as sm  # bundled with statsmodels; no download
+    df = sm.datasets.randhie.load_pandas().data
+    df["mdvis"] = df["mdvis"].astype(int)  # a count, stored as float in statsmodels
+    return df
+
+
+SOURCES = {"anscombe": anscombe, "penguins": penguins, "engel": engel, "randhie": randhie}
 
 
 def csv_bytes(df) -> bytes:
