@@ -6,6 +6,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from pragmatic.edition import strip_solutions
+
 REPO = Path(__file__).resolve().parent.parent
 
 
@@ -33,17 +35,29 @@ def test_every_toc_entry_exists_and_every_page_is_in_the_toc():
             assert f"{folder}/{path.stem}" in files, f"{path} is not in _toc.yml"
 
 
+def unglued(text):
+    """Names the text shows with {glue:...} that no glue(...) call in the text computes."""
+    used = set(re.findall(r"\{glue:(?:text|figure)\}`?\s*(\w+)", text))
+    # Names glued in a loop are f-strings such as f"logn_low_{n}": each {...} matches a word.
+    names = re.findall(r"glue(?:_number)?\(\s*f?\"([\w{}\[\]\"']+)\"", text)
+    defined = [re.compile(re.sub(r"\{[^}]*\}", r"\\w+", name)) for name in names]
+    return sorted(u for u in used if not any(d.fullmatch(u) for d in defined))
+
+
 @pytest.mark.parametrize("page", PAGES)
 def test_a_computing_page_glues_its_numbers(page):
     text = source(page)
     assert "```{code-cell}" in text
     assert re.search(r"\{glue:text\}`\w+", text), "no glued number in the prose"
-    used = set(re.findall(r"\{glue:(?:text|figure)\}`?\s*(\w+)", text))
-    # Names glued in a loop are f-strings such as f"logn_low_{n}": each {...} matches a word.
-    names = re.findall(r"glue(?:_number)?\(\s*f?\"([\w{}\[\]\"']+)\"", text)
-    defined = [re.compile(re.sub(r"\{[^}]*\}", r"\\w+", name)) for name in names]
-    missing = sorted(u for u in used if not any(d.fullmatch(u) for d in defined))
+    missing = unglued(text)
     assert not missing, f"glued in the text but never computed: {missing}"
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_the_student_edition_computes_every_number_it_still_quotes(page):
+    """A number glued only in a solution cell must be quoted only inside a solution."""
+    missing = unglued(strip_solutions(source(page)))
+    assert not missing, f"quoted outside a solution but computed only in one: {missing}"
 
 
 @pytest.mark.parametrize("page", PAGES)
@@ -73,7 +87,8 @@ def test_a_chapter_has_its_sections_and_an_assumption_ledger(page):
     ledger = text.split("## Assumption ledger")[1].split("\n## ")[0]
     rows = [line for line in ledger.splitlines() if line.startswith("|")]
     assert len(rows) >= 2 + 3, "the ledger needs a header and at least three assumptions"
-    assert "pm.sample" in text and "import statsmodels" in text
+    assert "import statsmodels" in text, "a chapter needs the frequentist analysis"
+    assert re.search(r"pm\.sample\(|from pragmatic\.bayes import", text), "and the Bayesian one"
 
 
 @pytest.mark.parametrize("page", [p for p in PAGES if p.startswith("labs/")])

@@ -1,19 +1,21 @@
 """Every page, run top to bottom as a student's notebook, shows what its site page shows.
 
-JupyterLab opens a page through jupytext and runs it in a kernel started in the page's folder;
-so does this test. The executed notebook must hold an image for every figure the page shows
-and print every number its text quotes (see contributing.md, "One source, two renderings").
+JupyterLab opens a page through jupytext and runs it in a kernel started in the page's folder.
+The book's build runs the same code cells, in the same order, in a kernel started in the same
+folder; so rather than execute every page a second time, these tests read the notebooks that
+the build executed (conftest.py), after checking that their code is exactly the code jupytext
+gives a student. Each must hold an image for every figure the page shows and print every
+number its text quotes (see contributing.md, "One source, two renderings").
 """
 
 import re
-from pathlib import Path
 
 import jupytext
 import nbformat
 import pytest
-from nbclient import NotebookClient
 
-from test_anatomy import PAGES, REPO, source
+from conftest import MARKER
+from test_anatomy import PAGES, source
 
 GLUE_CALL = re.compile(r"\bglue(?:_number)?\(")
 
@@ -43,13 +45,18 @@ def test_the_page_is_saved_as_jupytext_saves_it(page):
     assert jupytext.writes(jupytext.reads(text, fmt="md:myst"), fmt="md:myst") == text
 
 
-@pytest.fixture(scope="module", params=PAGES)
-def executed(request):
+@pytest.fixture(params=PAGES)
+def executed(request, book):
     page = request.param
-    notebook = jupytext.reads(source(page), fmt="md:myst")
-    folder = (REPO / page).parent
-    NotebookClient(notebook, timeout=900, kernel_name="python3",
-                   resources={"metadata": {"path": str(folder)}}).execute()
+    assert book["instructor"].returncode == 0, "the book did not build; see test_book.py"
+    path = book["root"] / "instructor" / "_build" / "jupyter_execute" / f"{page}.ipynb"
+    notebook = nbformat.read(path, as_version=4)
+    code = [c.source.strip() for c in jupytext.reads(source(page), fmt="md:myst").cells
+            if c.cell_type == "code"]
+    # The build ran the planted copy, where solution cells begin with a marker comment.
+    ran = [c.source.replace(f"# {MARKER}\n", "", 1).strip() for c in notebook.cells
+           if c.cell_type == "code"]
+    assert ran == code, f"{page}: the build ran different code from what a student opens"
     return page, notebook
 
 
