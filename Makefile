@@ -10,7 +10,7 @@ CACHE_STAMP := _build/.cache-stamp
 # JupyterLab opens the .md pages as notebooks (jupytext) and renders their MyST (jupyterlab-myst).
 LAB_SETTINGS := $(VENV)/share/jupyter/lab/settings
 
-.PHONY: env book book-student test bench lab clean
+.PHONY: env book book-student test bench bench-samplers lab clean
 
 env: $(STAMP)
 
@@ -46,6 +46,10 @@ lab: env
 
 bench: env
 	$(BIN)/python -m pragmatic.bench
+
+# PyMC's samplers (its own, nutpie, NumPyro) on the chapters' models: about 10 minutes.
+bench-samplers: env
+	$(BIN)/python -m pragmatic.bench_samplers
 
 clean:
 	rm -rf _build

@@ -7,9 +7,10 @@
     check_convergence(idata)                 # AssertionError naming the parameter that failed
     ends, mcse = equal_tailed(idata, "slope")
 
-`sample` calls `pm.sample` with the sampler chosen by measurement in `python -m pragmatic.bench
---samplers` (see the README): nutpie, which runs the chains in threads, so it is also safe in a
-process that has imported JAX.
+`sample` calls `pm.sample` with the sampler chosen by measurement in `python -m
+pragmatic.bench_samplers` (`make bench-samplers`; the README has the table): nutpie, fastest from
+a cold start on the chapters' models, with the same posterior as PyMC's own sampler and NumPyro
+within Monte Carlo error. It runs the chains in threads, so it is also safe where JAX is loaded.
 """
 
 from __future__ import annotations
