@@ -70,3 +70,14 @@ def test_the_csvs_regenerate_byte_for_byte():
     out = subprocess.run([sys.executable, str(data_dir() / "make_datasets.py"), "--check"],
                          capture_output=True, text=True)
     assert out.returncode == 0, out.stdout + out.stderr
+
+
+def test_the_part_one_datasets_have_their_documented_sizes():
+    """Counts documented by the packages the data came from (palmerpenguins, statsmodels)."""
+    penguins = load("penguins")
+    assert penguins["species"].value_counts().to_dict() == {"Adelie": 152, "Gentoo": 124,
+                                                            "Chinstrap": 68}
+    assert len(load("engel")) == 235
+    randhie = load("randhie")
+    assert len(randhie) == 20190
+    assert (randhie["mdvis"] >= 0).all() and randhie["mdvis"].dtype.kind == "i"
