@@ -351,7 +351,7 @@ BAD = [
     ("ols-hetero", dict(n=10, gamma=0.0, phi=0.5), "ols-hetero takes no parameter 'phi'"),
     ("ols-hetero", dict(n=10, gamma=0.0, procedures=("HC1",)), "unknown procedure 'HC1'"),
     ("ols-hetero", dict(n=10, gamma=0.0, level=1.0), "level must be strictly between 0 and 1"),
-    ("omitted", dict(n=2, confounding=1.0), "n must be a whole number >= 3, got 2"),
+    ("omitted", dict(n=4, confounding=1.0), "n must be a whole number >= 5, got 4"),
     ("mean", dict(n=5), "unknown scenario 'mean'"),  # mean runs through `simulate`
     ("probit", dict(n=5), "unknown scenario 'probit'"),
 ]
