@@ -228,6 +228,23 @@ def test_cli_json_has_the_documented_fields_and_equals_the_engine():
     assert got[1]["results"] == engine["results"]
 
 
+def test_cli_table_and_help_of_a_scenario():
+    out = subprocess.run([sys.executable, "-m", "pragmatic.sim", "omitted", "--n", "20",
+                          "--confounding", "0.5", "--reps", "200", "--seed", "1",
+                          "--procedure", "HC3", "--procedure", "classical"],
+                         capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0 and out.stderr == ""
+    header, columns, *rows = out.stdout.splitlines()
+    assert header.startswith("omitted (n = 20, confounding = 0.5), target 1; 200 replications, "
+                             "seed 1, level 0.95; heldout_mse_correct ")
+    assert columns.split()[:3] == ["n", "procedure", "coverage"]
+    assert [row.split()[:2] for row in rows] == [["20", "HC3"], ["20", "classical"]]
+    text = " ".join(subprocess.run([sys.executable, "-m", "pragmatic.sim", "cluster", "--help"],
+                                   capture_output=True, text=True, timeout=300).stdout.split())
+    for words in ("--icc ICC", "a number in [0, 1)", "allowed: naive, CR1", "(default: 0.95)"):
+        assert words in text
+
+
 # --- coverage against known truth, and wrong kernels that must fail ---------------------------
 
 def within(cell, value):
