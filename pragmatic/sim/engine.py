@@ -24,6 +24,7 @@ from .mean import DISTRIBUTIONS, PROCEDURES, Design, replicate
 
 MAX_REPS = 2**32 - 1  # replication indices are folded into the key as uint32
 BLOCK = 4096  # totals are summed per block of this many replications, in index order
+VMAP_WIDTH = 256  # registered scenarios vmap this many replications at a time (see run_replications)
 
 # Width quantiles are read off a fixed histogram of log10(width): 1000 bins per decade from
 # 1e-12 to 1e12. Bin j (1 ... N_BINS) holds widths in (10^(-12 + (j-1)/1000), 10^(-12 + j/1000)];
@@ -74,13 +75,7 @@ def resolve_params(dist: str, params: dict | None = None) -> dict:
 def make_design(n, level=0.95, procedures=("t", "z"), boot_reps=199) -> Design:
     _check(isinstance(n, (int, np.integer)) and not isinstance(n, bool) and n >= 2,
            f"n must be a whole number >= 2, got {n!r}")
-    _check(isinstance(level, (int, float)) and 0 < level < 1,
-           f"level must be strictly between 0 and 1, got {level!r}")
-    procedures = tuple(procedures)
-    for p in procedures:
-        _check(p in PROCEDURES, f"unknown procedure {p!r}; allowed: {', '.join(PROCEDURES)}")
-    _check(len(procedures) > 0 and len(set(procedures)) == len(procedures),
-           f"procedures must be a non-empty list without repeats, got {list(procedures)}")
+    procedures = _check_level_and_procedures(level, procedures, PROCEDURES)
     design = Design(int(n), float(level), procedures, int(boot_reps))
     _check(not ("boot-t" in procedures and n < 3),
            "boot-t is undefined at n = 2: every resample with spread has mean x-bar, so t* = 0 "
@@ -99,13 +94,23 @@ def _check_count(name, value, low, high):
 
 # --- running ---------------------------------------------------------------------------------
 
-@partial(jax.jit, static_argnames=("kernel", "dist", "design", "size"))
-def _run_chunk(root, start, target, params, *, kernel, dist, design, size):
-    """Score replications start, ..., start + size - 1 (indices wrap past 2**32 - 1; unused)."""
+@partial(jax.jit, static_argnames=("kernel", "dist", "design", "size", "width"))
+def _run_chunk(root, start, target, params, *, kernel, dist, design, size, width=None):
+    """Score replications start, ..., start + size - 1 (indices wrap past 2**32 - 1; unused).
+
+    With `width`, the replications are scored `width` at a time in a loop (size must be a
+    multiple of it), so the compiled arithmetic of a replication is the same for every size.
+    """
     index = start + jnp.arange(size, dtype=jnp.uint32)
-    keys = jax.vmap(jax.random.fold_in, in_axes=(None, 0))(root, index)
     score = partial(kernel, target=target, params=params, dist=dist, design=design)
-    return jax.vmap(score)(keys)
+
+    def run(index):
+        return jax.vmap(score)(jax.vmap(jax.random.fold_in, in_axes=(None, 0))(root, index))
+
+    if width is None:
+        return run(index)
+    out = jax.lax.map(run, index.reshape(-1, width))
+    return jax.tree_util.tree_map(lambda v: v.reshape(size, *v.shape[2:]), out)
 
 
 def default_chunk(design: Design) -> int:
@@ -138,26 +143,19 @@ def _finite(x: float) -> float | None:
     return x if math.isfinite(x) else None
 
 
-class _Totals:
-    """Running totals of one procedure, independent of how the replications are chunked.
+class _BlockSums:
+    """Sums of x and x^2 in float64, independent of how the replications are chunked.
 
-    Misses and degenerate replications are integer counts, and so is the width histogram.
-    Widths are summed in float64 within fixed blocks of BLOCK replications (block b holds
-    replications b*BLOCK ... b*BLOCK + BLOCK - 1), and block sums are added in index order.
+    Values are summed within fixed blocks of BLOCK replications (block b holds replications
+    b*BLOCK ... b*BLOCK + BLOCK - 1), and block sums are added in index order.
     """
 
     def __init__(self):
-        self.miss_low = self.miss_high = self.degenerate = 0
-        self.histogram = np.zeros(N_BINS + 2, dtype=np.int64)
-        self.sums = np.zeros(2)  # sum of widths, sum of squared widths
+        self.sums = np.zeros(2)  # sum of x, sum of squared x
         self._pending = np.empty(0)
 
-    def add(self, miss_low, miss_high, width, degenerate) -> None:
-        self.miss_low += int(np.count_nonzero(miss_low))
-        self.miss_high += int(np.count_nonzero(miss_high))
-        self.degenerate += int(np.count_nonzero(degenerate))
-        self.histogram += np.bincount(width_bins(width), minlength=len(self.histogram))
-        w = np.concatenate([self._pending, width.astype(np.float64)])
+    def add(self, x) -> None:
+        w = np.concatenate([self._pending, np.asarray(x).astype(np.float64)])
         full = len(w) // BLOCK * BLOCK
         for block in w[:full].reshape(-1, BLOCK):
             self.sums += self._block_sums(block)
@@ -168,10 +166,33 @@ class _Totals:
         block = np.array(block)  # a fresh contiguous copy: identical summation in every call
         return np.array([block.sum(), (block * block).sum()])
 
-    def summary(self, reps: int) -> dict:
+    def mean_and_se(self, reps: int) -> tuple[float | None, float | None]:
+        """The mean over replications and its Monte Carlo standard error (None if undefined)."""
         s1, s2 = self.sums + self._block_sums(self._pending)
-        var_w = max(s2 - s1 * s1 / reps, 0.0) / (reps - 1) if reps > 1 else math.nan
+        var = max(s2 - s1 * s1 / reps, 0.0) / (reps - 1) if reps > 1 else math.nan
+        return _finite(s1 / reps), _finite(math.sqrt(var / reps))
 
+
+class _Totals:
+    """Running totals of one procedure, independent of how the replications are chunked.
+
+    Misses and degenerate replications are integer counts, and so is the width histogram;
+    widths are summed by `_BlockSums`.
+    """
+
+    def __init__(self):
+        self.miss_low = self.miss_high = self.degenerate = 0
+        self.histogram = np.zeros(N_BINS + 2, dtype=np.int64)
+        self.widths = _BlockSums()
+
+    def add(self, miss_low, miss_high, width, degenerate) -> None:
+        self.miss_low += int(np.count_nonzero(miss_low))
+        self.miss_high += int(np.count_nonzero(miss_high))
+        self.degenerate += int(np.count_nonzero(degenerate))
+        self.histogram += np.bincount(width_bins(width), minlength=len(self.histogram))
+        self.widths.add(width)
+
+    def summary(self, reps: int) -> dict:
         def share(count):  # a share of the replications and its binomial standard error
             p = count / reps
             return p, math.sqrt(p * (1 - p) / reps)
@@ -179,11 +200,12 @@ class _Totals:
         coverage, mc_se = share(reps - self.miss_low - self.miss_high)
         miss_low, miss_low_mc_se = share(self.miss_low)
         miss_high, miss_high_mc_se = share(self.miss_high)
+        mean_width, width_mc_se = self.widths.mean_and_se(reps)
         return {
             "coverage": coverage, "mc_se": mc_se,
             "miss_low": miss_low, "miss_low_mc_se": miss_low_mc_se,
             "miss_high": miss_high, "miss_high_mc_se": miss_high_mc_se,
-            "mean_width": _finite(s1 / reps), "width_mc_se": _finite(math.sqrt(var_w / reps)),
+            "mean_width": mean_width, "width_mc_se": width_mc_se,
             "width_q25": width_quantile(self.histogram, 0.25),
             "width_median": width_quantile(self.histogram, 0.5),
             "width_q75": width_quantile(self.histogram, 0.75),
@@ -215,18 +237,9 @@ def simulate(dist: str, n: int, reps: int, seed: int, level: float = 0.95, param
     distribution = DISTRIBUTIONS[dist]
     target = distribution.mean(params)
 
-    root = jax.random.key(seed)
     jparams = {k: jnp.float32(v) for k, v in params.items()}
-    totals = defaultdict(_Totals)  # keyed by what the kernel returns
-    show = sys.stderr.isatty() if progress is None else progress
-    with _progress_bar(reps, show) as bar:
-        for start in range(0, reps, chunk):
-            out = _run_chunk(root, jnp.uint32(start), jnp.float32(target), jparams,
-                             kernel=kernel, dist=distribution, design=design, size=chunk)
-            used = min(chunk, reps - start)  # the last chunk is padded to keep one compilation
-            for name, score in out.items():
-                totals[name].add(*(np.asarray(v)[:used] for v in score))
-            bar.update(used)
+    totals, _ = run_replications(reps, seed, chunk, kernel, target, jparams, distribution,
+                                 design, progress)
 
     # jax returns dicts with sorted keys; report in the order asked for (a test kernel's extra
     # entries last).
@@ -239,6 +252,37 @@ def simulate(dist: str, n: int, reps: int, seed: int, level: float = 0.95, param
         "versions": versions(),
         "results": {name: totals[name].summary(reps) for name in names},
     }
+
+
+def run_replications(reps: int, seed: int, chunk: int, kernel, target: float, jparams: dict,
+                     dist, design, progress: bool | None, width: int | None = None):
+    """Run `kernel` over replications 0 ... reps - 1 in chunks, and total what it returns.
+
+    The kernel returns {procedure: (miss_low, miss_high, width, degenerate)} and, optionally,
+    "extra": {name: value}, per-replication values whose mean is reported. Returns the
+    procedures' `_Totals` and the extras' `_BlockSums`, both independent of the chunk size.
+    With `width`, replications are vmapped `width` at a time (the chunk is rounded up to a
+    multiple of it): XLA may compile a wider vmap to different float arithmetic (seen: a
+    residual sum of squares differing in its last bit between 1,024 and 4,096 replications), so
+    a fixed width is what makes the scores bit-identical for any chunk size.
+    """
+    if width is not None:
+        chunk = -(-chunk // width) * width
+    root = jax.random.key(seed)
+    totals, extras = defaultdict(_Totals), defaultdict(_BlockSums)
+    show = sys.stderr.isatty() if progress is None else progress
+    with _progress_bar(reps, show) as bar:
+        for start in range(0, reps, chunk):
+            out = dict(_run_chunk(root, jnp.uint32(start), jnp.float32(target), jparams,
+                                  kernel=kernel, dist=dist, design=design, size=chunk,
+                                  width=width))
+            used = min(chunk, reps - start)  # the last chunk is padded to keep one compilation
+            for name, value in out.pop("extra", {}).items():
+                extras[name].add(np.asarray(value)[:used])
+            for name, score in out.items():
+                totals[name].add(*(np.asarray(v)[:used] for v in score))
+            bar.update(used)
+    return totals, extras
 
 
 def _progress_bar(total: int, show: bool):
@@ -260,3 +304,60 @@ def to_rows(result: dict) -> list[dict]:
     return [{**result["params"], "n": result["n"], "procedure": name, "target": result["target"],
              "reps": result["reps"], **scores}
             for name, scores in result["results"].items()]
+
+
+# --- scenarios from the registry -------------------------------------------------------------
+
+def _check_level_and_procedures(level, procedures, allowed) -> tuple:
+    _check(isinstance(level, (int, float)) and 0 < level < 1,
+           f"level must be strictly between 0 and 1, got {level!r}")
+    procedures = tuple(procedures)
+    for p in procedures:
+        _check(p in allowed, f"unknown procedure {p!r}; allowed: {', '.join(allowed)}")
+    _check(len(procedures) > 0 and len(set(procedures)) == len(procedures),
+           f"procedures must be a non-empty list without repeats, got {list(procedures)}")
+    return procedures
+
+
+def simulate_scenario(scenario: str, reps: int, seed: int, level: float = 0.95,
+                      procedures=None, chunk: int | None = None, kernel=None,
+                      progress: bool | None = None, **params) -> dict:
+    """Coverage, one-sided misses and width of each interval of a registered scenario.
+
+    `params` are the scenario's parameters (e.g. n=50, gamma=1.0). Returns one object of the
+    JSON list that `python -m pragmatic.sim SCENARIO --json` prints: the same settings and
+    scores as `simulate`, with `params` holding every parameter and `extra` the scenario's
+    extra outputs. `kernel` replaces the scenario's `replicate` (for tests).
+    """
+    from .scenarios import REGISTRY, Design
+    _check(scenario in REGISTRY and REGISTRY[scenario].cli is None,
+           f"unknown scenario {scenario!r}; allowed: "
+           f"{', '.join(name for name, s in REGISTRY.items() if s.cli is None)}")
+    spec = REGISTRY[scenario]
+    resolved = spec.resolve(params)
+    procedures = _check_level_and_procedures(
+        level, spec.procedures if procedures is None else procedures, spec.procedures)
+    _check_count("reps", reps, 1, MAX_REPS)
+    _check_count("seed", seed, 0, 2**32 - 1)
+    observations = spec.observations(resolved)
+    chunk = int(min(65_536, max(64, 2**22 // (4 * observations)))) if chunk is None else chunk
+    _check_count("chunk", chunk, 1, 2**24)
+    design = Design(float(level), procedures,
+                    tuple((p.name, resolved[p.name]) for p in spec.params if p.whole))
+    jparams = {p.name: jnp.float32(resolved[p.name]) for p in spec.params if not p.whole}
+    target = spec.target(resolved)
+    totals, extras = run_replications(reps, seed, chunk, kernel or spec.replicate, target,
+                                      jparams, None, design, progress, width=VMAP_WIDTH)
+    names = sorted(totals, key=lambda name: (procedures + (name,)).index(name))
+    extra = dict(spec.extra(resolved))
+    for name, sums in sorted(extras.items()):
+        mean, se = sums.mean_and_se(reps)
+        extra[name], extra[f"{name}_mc_se"] = mean, se
+    return {
+        "scenario": scenario, "n": observations, "params": resolved, "target": target,
+        "reps": reps, "seed": seed, "level": design.level, "procedures": list(procedures),
+        "dtype": "float32", "width_quantile_rel_resolution": WIDTH_QUANTILE_REL_RESOLUTION,
+        "versions": versions(),
+        "results": {name: totals[name].summary(reps) for name in names},
+        "extra": extra,
+    }
