@@ -5,20 +5,16 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import subprocess
 import sys
 import time
 
 from . import __doc__ as DOC
 from .report import print_rows
+from .table import format_table
 from .timing import THREADS, child_env, pin_to_one_core
 
 SECTIONS = ("mean", "scenarios", "generators", "routes")
-GOALS = {"vs_rng_floor": ("<=", 1.25), "speedup_vs_numpy": (">=", 1.5),
-         "speedup_vs_loop": (">=", 100)}
-LIKE_WITH_LIKE = ("Only the one-thread figures compare like with like: NumPy's generator and "
-                  "statistics run on one thread, while XLA uses every core it is allowed.")
 
 
 def build_parser():
@@ -131,70 +127,3 @@ def main(argv=None) -> int:
                "cores_allowed": {t: m["cores_allowed"] for t, m in machines.items()},
                "load_average_1min": {t: m["load_average_1min"] for t, m in machines.items()}}
     return print_rows(rows, args.json, lambda rows: format_table(rows, machine), machine)
-
-
-# --- the table ----------------------------------------------------------------------------------
-
-def _f(x, digits=2, width=6):
-    if x is None or not isinstance(x, (int, float)) or not math.isfinite(x):
-        return f"{'–':>{width}}"
-    return f"{x:>{width}.{digits}f}" if abs(x) < 1000 else f"{x:>{width}.0f}"
-
-
-def _pair(by_threads, key, digits=2):
-    """'all-core | one-thread' figures of one row."""
-    return " ".join(_f(by_threads.get(t, {}).get(key), digits) for t in THREADS)
-
-
-def format_table(rows: list[dict], machine: dict | None = None) -> str:
-    threads_run = [t for t in THREADS if any(r["threads"] == t for r in rows)]
-    lines = [*([f"Machine: {machine}"] if machine else []),
-             f"Each ratio twice: JAX on all cores | JAX on one core ({' | '.join(threads_run)}). "
-             + LIKE_WITH_LIKE,
-             "Goals: " + ", ".join(f"{k} {op} {v:g}" for k, (op, v) in GOALS.items())
-             + "; seconds are medians of interleaved repeats after compilation."]
-    kernels = {}
-    for r in rows:
-        if r["section"] == "kernel":
-            kernels.setdefault((r["family"], r["kernel"], r["setting"]), {})[r["threads"]] = r
-    if kernels:
-        lines.append(f"{'kernel':<11} {'setting':<26} {'reps':>8} {'kernel s':>13} "
-                     f"{'vs_rng_floor':>13} {'speedup_vs_numpy':>16} {'speedup_vs_loop':>15} "
-                     f"{'kernel cpu/wall':>15}")
-        for (family, kernel, setting), by in kernels.items():
-            any_row = next(iter(by.values()))
-            seconds = {t: {"s": r["seconds"]["kernel"]} for t, r in by.items()}
-            cpu = {t: {"c": r["cpu_per_wall"]["kernel"]} for t, r in by.items()}
-            lines.append(f"{kernel:<11} {setting:<26} {any_row['reps']:>8} "
-                         f"{_pair(seconds, 's', 3):>13} {_pair(by, 'vs_rng_floor'):>13} "
-                         f"{_pair(by, 'speedup_vs_numpy'):>16} "
-                         f"{' '.join(_f(by.get(t, {}).get('speedup_vs_loop'), 0) for t in THREADS):>15} "
-                         f"{_pair(cpu, 'c'):>15}")
-    generators = [r for r in rows if r["section"] == "generator"]
-    if generators:
-        lines.append("")
-        lines.append(f"{'generator (16 reps values)':<38} {'threads':>7} {'jax s':>7} "
-                     f"{'randint s':>9} {'numpy s':>7} {'numpy/jax':>9} {'randint/mult-shift':>18}")
-        for r in generators:
-            s = r["seconds"]
-            jax_s = s.get("jax", s.get("jax_multiply_shift"))
-            lines.append(f"{r['what']:<38} {r['threads']:>7} {_f(jax_s, 3, 7)} "
-                         f"{_f(s.get('jax_randint'), 3, 9)} {_f(s.get('numpy'), 3, 7)} "
-                         f"{_f(r.get('numpy_over_jax'), 2, 9)} "
-                         f"{_f(r.get('randint_over_multiply_shift'), 2, 18)}")
-        lines.append("numpy/jax above 1: JAX draws faster; jax s for indices is the "
-                     "multiply-shift draw (pragmatic.sim.mean.random_index)")
-    route_rows = [r for r in rows if r["section"] == "route"]
-    if route_rows:
-        lines.append("")
-        lines.append(f"{'route: omitted':<16} {'threads':>7} {'reps':>6} {'sufficient s':>12} "
-                     f"{'raw s':>8} {'raw/sufficient':>14}")
-        for r in route_rows:
-            if not r["available"]:
-                lines.append(f"{'n = ' + format(r['n'], ','):<16} {r['threads']:>7} {r['note']}")
-                continue
-            s = r["seconds"]
-            lines.append(f"{'n = ' + format(r['n'], ','):<16} {r['threads']:>7} {r['reps']:>6} "
-                         f"{_f(s['sufficient'], 3, 12)} {_f(s['raw'], 3, 8)} "
-                         f"{_f(r['raw_over_sufficient'], 1, 14)}")
-    return "\n".join(lines)

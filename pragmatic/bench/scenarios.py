@@ -275,9 +275,9 @@ def run_loop(name: str, reps: int, seed: int) -> None:
 
 def rows(reps: int, repeats: int, loop_reps: int, names=None, log=None) -> list[dict]:
     """One row per registered scenario (see `timing.kernel_row`)."""
+    twins = {name: twin(name) for name in names or scenarios()}  # all found before any timing
     out = []
-    for name in names or scenarios():
-        tw = twin(name)
+    for name, tw in twins.items():
         chunk = engine_chunk(name, tw.params)
         floor = floor_kernel(tw.draw)
         out.append(kernel_row(
