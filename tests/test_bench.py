@@ -140,7 +140,7 @@ def test_json_has_every_kernel_and_every_registered_scenario(bench_rows):
     for r in kernels:
         assert r["threads"] == "1"
         assert set(r["seconds"]) == {"kernel", "floor", "numpy", "loop"}
-        for key in ("vs_rng_floor", "speedup_vs_numpy", "speedup_vs_loop"):
+        for key in ("vs_rng_floor", "speedup_vs_numpy", "speedup_vs_loop", "numpy_over_floor"):
             assert r[key] > 0 and math.isfinite(r[key])
 
 
@@ -161,7 +161,7 @@ def test_one_thread_runs_are_held_to_one_core(bench_rows):
 
 def test_json_has_the_generators_and_the_route_comparison(bench_rows):
     gens = [r for r in bench_rows if r["section"] == "generator"]
-    assert len(gens) == 5
+    assert len(gens) == 7
     for r in gens:
         assert all(s > 0 for s in r["seconds"].values())
     assert any(r.get("randint_over_multiply_shift", 0) > 0 for r in gens)

@@ -24,9 +24,9 @@ def build_parser():
     p = OneLineParser(prog="python -m pragmatic.bench", description=DOC,
                       formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--json", action="store_true", help="print a JSON list, one object per row")
-    p.add_argument("--reps", type=int, default=2**20,
-                   help="replications for t/z (default 2**20); the bootstrap-t runs reps/256 "
-                        "and each other scenario reps/4")
+    p.add_argument("--reps", type=int, default=2**19,
+                   help="replications for t/z (default 2**19); the bootstrap-t runs reps/256, "
+                        "each other scenario reps/4, and the generators draw 16 reps values")
     p.add_argument("--repeats", type=int, default=5, help="timed repeats per figure (median)")
     p.add_argument("--loop-reps", type=_whole(10), default=300,
                    help="replications of the statsmodels loop actually timed (default 300; "

@@ -1,9 +1,10 @@
 """The random-number generators alone: JAX's threefry against NumPy's PCG64.
 
-Per `size` values (16 times --reps: 2**24 by default), after compilation: float32 normals (JAX: threefry bits through an inverse
-error function; NumPy: the ziggurat), float32 uniforms, raw 32-bit words, and resample indices
-in 0 ... 29 (JAX: `jax.random.randint`, which draws two words per index and takes remainders,
-and `pragmatic.sim.mean.random_index`, one word per index scaled by multiply-shift; NumPy:
+Per `size` values (16 times --reps), after compilation: float32 normals (JAX: threefry bits
+through an inverse error function; NumPy: the ziggurat), float32 uniforms, raw 32-bit words
+(also from JAX's other generators, rbg and unsafe_rbg), and resample indices in 0 ... 29 (JAX:
+`jax.random.randint`, which draws two words per index and takes remainders, and
+`pragmatic.sim.mean.random_index`, one word per index scaled by multiply-shift; NumPy:
 `Generator.integers`, Lemire's method), the last also with the gather of a bootstrap
 (`pragmatic.sim.mean.resample`: 199 resamples of a sample of 30, vmapped over samples).
 """
@@ -21,11 +22,11 @@ INDEX_N = 30
 BOOT_REPS = 199
 
 
-def _jax(fn):
-    """A compiled draw from a fresh key each call, waited for."""
+def _jax(fn, impl=None):
+    """A compiled draw from a fresh key each call, waited for (threefry unless `impl`)."""
     compiled = jax.jit(fn)
     calls = iter(range(2**31))
-    return lambda: compiled(jax.random.key(next(calls))).block_until_ready()
+    return lambda: compiled(jax.random.key(next(calls), impl=impl)).block_until_ready()
 
 
 def _numpy(fn):
@@ -65,6 +66,10 @@ def cases(size: int) -> dict:
         "32-bit words": {
             "jax": _jax(lambda k: jax.random.bits(k, (size,), jnp.uint32)),
             "numpy": _numpy(lambda rng: rng.bit_generator.random_raw(size // 2))},  # 64 bits each
+        # JAX's other generators (XLA's RngBitGenerator), which the engine does not use
+        **{f"32-bit words, JAX impl={impl}": {
+            "jax": _jax(lambda k: jax.random.bits(k, (size,), jnp.uint32), impl)}
+           for impl in ("rbg", "unsafe_rbg")},
         f"index in 0..{INDEX_N - 1}": {
             "jax_randint": _jax(lambda k: _randint(k, (size,), INDEX_N)),
             "jax_multiply_shift": _jax(lambda k: random_index(k, (size,), INDEX_N)),
@@ -81,9 +86,9 @@ def rows(size: int, repeats: int, log=None) -> list[dict]:
         seconds, cpu = interleaved_medians(fns, repeats)
         row = {"section": "generator", "what": what, "values": size, "seconds": seconds,
                "cpu_per_wall": cpu}
-        jax_best = min(v for k, v in seconds.items() if k.startswith("jax"))
-        if "numpy" in seconds:
-            row["numpy_over_jax"] = seconds["numpy"] / jax_best  # above 1: JAX is faster
+        if "numpy" in seconds:  # above 1: JAX is faster (for indices: by multiply-shift)
+            row["numpy_over_jax"] = seconds["numpy"] / seconds.get(
+                "jax", seconds.get("jax_multiply_shift"))
         if "jax_randint" in seconds:
             row["randint_over_multiply_shift"] = (seconds["jax_randint"]
                                                   / seconds["jax_multiply_shift"])
