@@ -89,6 +89,23 @@ class LabGrid:
     seed: int
     level: float = 0.95
 
+    def experiment(self, name: str) -> Experiment:
+        return next(e for e in self.experiments if e.name == name)
+
+    def overview(self, reps: int) -> pd.DataFrame:
+        """The grid for a reader: one row per experiment, what it varies and holds fixed, its
+        procedures and its replications."""
+        def text(values):
+            return ", ".join(map(str, values))
+        table = pd.DataFrame([
+            {"experiment": e.name, "scenario": e.scenario, **e.fixed,
+             **{k: text(v) for k, v in e.vary.items()},
+             "procedures": "all" if e.procedures is None else text(e.procedures),
+             "replications each": f"{e.reps(reps):,}"}
+            for e in self.experiments]).fillna("").set_index("experiment")
+        last = ["procedures", "replications each"]
+        return table[[c for c in table if c not in last] + last]
+
     def settings(self, reps: int) -> dict:
         """What a saved run must match to be read back (in JSON form)."""
         return json.loads(json.dumps({
@@ -139,8 +156,9 @@ def to_table(run: dict) -> pd.DataFrame:
     for item in run["results"]:
         r = item["result"]
         for name, scores in r["results"].items():
+            size = {"n": r["n"]} if r["scenario"] == "mean" else {}  # mean's params lack n
             rows.append({"experiment": item["experiment"], "scenario": r["scenario"],
-                         **r["params"], "observations": r["n"], "procedure": name,
+                         **r["params"], **size, "observations": r["n"], "procedure": name,
                          "target": r["target"], "reps": r["reps"], **scores,
                          **r.get("extra", {})})
     return pd.DataFrame(rows)
