@@ -111,8 +111,8 @@ def resolve_devices(devices=None) -> tuple:
     if isinstance(devices, (int, np.integer)) or not hasattr(devices, "__iter__"):
         _check(isinstance(devices, (int, np.integer)) and not isinstance(devices, bool)
                and 1 <= devices <= len(local),
-               f"devices must be a whole number in [1, {len(local)}] (the {local[0].platform} "
-               f"devices present), got {devices!r}")
+               f"devices must be a whole number in [1, {len(local)}] ({len(local)} local "
+               f"{local[0].platform} device{'s' * (len(local) > 1)} present), got {devices!r}")
         return tuple(local[:int(devices)])
     devices = tuple(devices)
     _check(len(devices) > 0 and all(isinstance(d, jax.Device) for d in devices)
