@@ -15,8 +15,12 @@ default chunk and once with the whole run in one chunk on the GPU, and the share
 spent in device calls (the rest is the host's totals: counts, histogram, block sums).
 
 It prints progress and a table, and with --out writes JSON there and a markdown table beside
-it (FILE with the suffix .md). Exit codes: 0 when everything agrees, 1 when something does not,
-2 for bad input or when there is no GPU (one line on stderr).
+it (FILE with the suffix .md), after every case. Exit codes: 0 when everything agrees, 1 when
+something does not, 2 for bad input or when there is no GPU (one line on stderr).
+
+`--host-devices` compares one CPU device with all of them instead (run it with
+XLA_FLAGS=--xla_force_host_platform_device_count=N): no GPU needed, and every score must then be
+identical, since one platform computes the same replications with the same keys.
 
 It imports only JAX, NumPy, SciPy, pandas and tqdm (through the engine), so it runs on a bare
 GPU machine with `PYTHONPATH=. python -m pragmatic.gpu_check`.
@@ -104,7 +108,7 @@ def agreement(a: dict, b: dict, tolerance: float = TOLERANCE) -> list[dict]:
               for key in a.get("extra", {}) if f"{key}_mc_se" in a["extra"]]
     rows = []
     for procedure, score, x, y, se in pairs:
-        va, vb = x[score], y[score]
+        va, vb = (None if v is None else float(v) for v in (x[score], y[score]))
         row = {"procedure": procedure, "score": score, "a": va, "b": vb, "identical": va == vb}
         if va is None or vb is None or x[se] is None or y[se] is None:
             row |= {"diff": None, "allowed": None, "ok": va == vb}
@@ -186,17 +190,19 @@ def _rate(x: float) -> str:
     return f"{x:,.0f}"
 
 
-def table(rows: list[dict], markdown: bool = False) -> str:
-    head = ["case", "reps", "agree", "max |diff|/se", "identical", "CPU reps/s", "GPU reps/s",
-            "speed-up", "GPU one chunk reps/s", "speed-up one chunk", "GPU device share"]
+def table(rows: list[dict], labels=("CPU", "GPU"), markdown: bool = False) -> str:
+    """One line per case; `labels` name the two sides (a, b)."""
+    a, b = labels
+    head = ["case", "reps", "agree", "max |diff|/se", "identical", f"{a} reps/s", f"{b} reps/s",
+            "speed-up", f"{b} one chunk reps/s", "speed-up one chunk", f"{b} device share"]
     body = []
     for r in rows:
         big = r.get("b_one_chunk")
         body.append([r["case"], f"{r['reps']:,}", "yes" if r["ok"] else "NO",
                      f"{r['max_diff_in_se']:.2f}", f"{r['identical_scores']}/{r['scores']}",
                      _rate(r["a"]["reps_per_s"]), _rate(r["b"]["reps_per_s"]),
-                     f"{r['speedup']:.1f}", _rate(big["reps_per_s"]) if big else "-",
-                     f"{r['speedup_one_chunk']:.1f}" if big else "-",
+                     f"{r['speedup']:.2f}", _rate(big["reps_per_s"]) if big else "-",
+                     f"{r['speedup_one_chunk']:.2f}" if big else "-",
                      f"{r['b']['device_share']:.2f}" if r["b"]["device_share"] is not None
                      else "-"])
     if markdown:
@@ -209,7 +215,7 @@ def table(rows: list[dict], markdown: bool = False) -> str:
                      for row in [head, *body])
 
 
-def machine(cpus, gpus) -> dict:
+def machine(a, b) -> dict:
     model = None
     try:
         with open("/proc/cpuinfo") as f:
@@ -218,12 +224,22 @@ def machine(cpus, gpus) -> dict:
     except OSError:
         pass
     return {"cpu_model": model, "cpu_count": os.cpu_count(), "machine": platform.machine(),
-            "cpu_devices": [str(d) for d in cpus], "gpu_devices": [str(d) for d in gpus],
-            "gpu_kind": gpus[0].device_kind, **versions()}
+            "a_devices": [str(d) for d in a], "b_devices": [str(d) for d in b],
+            "b_kind": b[0].device_kind, **versions()}
 
 
-def _strip(result: dict) -> dict:
-    return {k: v for k, v in result.items() if k != "result"}
+def write(out: Path, rows: list[dict], about: dict, labels, args, seconds: float) -> None:
+    """The JSON report (side a is labels[0], side b labels[1]) and the markdown table beside it."""
+    report = {"machine": about, "labels": {"a": labels[0], "b": labels[1]},
+              "tolerance_se": TOLERANCE, "seed": SEED, "reps": args.reps, "quick": args.quick,
+              "repeats": args.repeats, "seconds": seconds,
+              "cases": [{k: ({n: v for n, v in r[k].items() if n != "result"}
+                             if k in ("a", "b", "b_one_chunk") else r[k]) for k in r}
+                        | {"a_result": r["a"]["result"], "b_result": r["b"]["result"]}
+                        for r in rows]}
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(report, indent=2, allow_nan=False))
+    out.with_suffix(".md").write_text(table(rows, labels, markdown=True) + "\n")
 
 
 # --- command line -----------------------------------------------------------------------------
@@ -243,6 +259,26 @@ def _positive(text: str) -> int:
     return value
 
 
+def _sides(host_devices: bool):
+    """(devices a, devices b, labels), or a one-line reason why there is no side b."""
+    cpus = jax.devices("cpu")
+    if host_devices:
+        if len(cpus) < 2:
+            return None, ("--host-devices needs 2 or more CPU devices, found 1: set XLA_FLAGS="
+                          "--xla_force_host_platform_device_count=N before the run")
+        return (cpus[:1], cpus, ("1 CPU device", f"{len(cpus)} CPU devices")), None
+    try:
+        gpus = jax.devices("gpu")
+    except RuntimeError as err:
+        gpus, reason = [], str(err).splitlines()[0] if str(err) else type(err).__name__
+    else:
+        reason = "it returned no device"
+    if not gpus:
+        return None, (f"no GPU found: jax.devices('gpu') failed ({reason}); run this on a GPU "
+                      f"machine with requirements-gpu.txt installed")
+    return (cpus, gpus, ("CPU", "GPU")), None
+
+
 def main(argv=None) -> int:
     p = _Parser(prog="python -m pragmatic.gpu_check",
                 description="The same simulations on the CPU and on the GPU: agreement within "
@@ -253,26 +289,25 @@ def main(argv=None) -> int:
                         "(default: %(default)s)")
     p.add_argument("--quick", action="store_true", help="a sixteenth of --reps: a smoke test")
     p.add_argument("--repeats", type=_positive, default=3,
-                   help="timed runs per backend after the first (default: %(default)s)")
+                   help="timed runs per side after the first (default: %(default)s)")
     p.add_argument("--budget", type=_positive, default=210,
                    help="seconds; once past them, the cases left run an eighth of their "
                         "replications with one timed run each (default: %(default)s)")
+    p.add_argument("--host-devices", action="store_true",
+                   help="compare 1 CPU device with all of them instead of the CPU with the GPU "
+                        "(no GPU needed; XLA_FLAGS=--xla_force_host_platform_device_count=N "
+                        "makes N)")
     args = p.parse_args(argv)
-    try:
-        gpus = jax.devices("gpu")
-    except RuntimeError as err:
-        gpus, reason = [], str(err).splitlines()[0] if str(err) else type(err).__name__
-    else:
-        reason = "it returned no device"
-    if not gpus:
-        print(f"no GPU found: jax.devices('gpu') failed ({reason}); run this on a GPU machine "
-              f"with requirements-gpu.txt installed", file=sys.stderr)
+    sides, reason = _sides(args.host_devices)
+    if sides is None:
+        print(reason, file=sys.stderr)
         return 2
-    cpus = jax.devices("cpu")
+    a, b, labels = sides
+    one_chunk = not args.host_devices
     reps = max(1, args.reps // 16) if args.quick else args.reps
-    about = machine(cpus, gpus)
-    print(f"CPU: {about['cpu_model']} ({about['cpu_count']} cores); GPU: {about['gpu_kind']} "
-          f"x {len(gpus)}; jax {about['jax']}", flush=True)
+    about = machine(a, b)
+    print(f"{labels[0]} against {labels[1]}; CPU: {about['cpu_model']} ({about['cpu_count']} "
+          f"cores); {labels[1]}: {about['b_kind']} x {len(b)}; jax {about['jax']}", flush=True)
     rows, started = [], time.perf_counter()
     todo = cases()
     for i, case in enumerate(todo, 1):
@@ -280,34 +315,21 @@ def main(argv=None) -> int:
         n = max(1, case.reps(reps) // 8) if late else case.reps(reps)
         print(f"[{i}/{len(todo)}] {case.name}: {n:,} replications"
               f"{' (reduced: past the budget)' if late else ''} ...", flush=True)
-        r = compare(case, n, cpus, gpus, repeats=1 if late else args.repeats, one_chunk=True)
+        r = compare(case, n, a, b, repeats=1 if late else args.repeats, one_chunk=one_chunk)
         rows.append(r | {"reduced": late})
+        big = (f" (one chunk {_rate(r['b_one_chunk']['reps_per_s'])}/s, speed-up "
+               f"{r['speedup_one_chunk']:.2f})" if one_chunk else "")
         print(f"    agree: {'yes' if r['ok'] else 'NO'} (max {r['max_diff_in_se']:.2f} se, "
-              f"{r['identical_scores']}/{r['scores']} identical); CPU "
-              f"{_rate(r['a']['reps_per_s'])}/s, GPU {_rate(r['b']['reps_per_s'])}/s "
-              f"(one chunk {_rate(r['b_one_chunk']['reps_per_s'])}/s); speed-up "
-              f"{r['speedup']:.1f} ({r['speedup_one_chunk']:.1f}); "
-              f"{time.perf_counter() - started:.0f} s so far", flush=True)
+              f"{r['identical_scores']}/{r['scores']} identical); {labels[0]} "
+              f"{_rate(r['a']['reps_per_s'])}/s, {labels[1]} {_rate(r['b']['reps_per_s'])}/s, "
+              f"speed-up {r['speedup']:.2f}{big}; {time.perf_counter() - started:.0f} s so far",
+              flush=True)
         if args.out:  # after every case, so that a run cut short leaves what it did
-            write(Path(args.out), rows, about, args, time.perf_counter() - started)
-    print(table(rows), flush=True)
+            write(Path(args.out), rows, about, labels, args, time.perf_counter() - started)
+    print(table(rows, labels), flush=True)
     if args.out:
         print(f"wrote {args.out} and {Path(args.out).with_suffix('.md')}", flush=True)
     return 0 if all(r["ok"] for r in rows) else 1
-
-
-def write(out: Path, rows: list[dict], about: dict, args, seconds: float) -> None:
-    """The JSON report ("a" is the CPU, "b" the GPU in each agreement row) and its table."""
-    report = {"machine": about, "tolerance_se": TOLERANCE, "seed": SEED, "reps": args.reps,
-              "quick": args.quick, "repeats": args.repeats, "seconds": seconds,
-              "cases": [{**{k: v for k, v in r.items() if k not in ("a", "b", "b_one_chunk")},
-                         "cpu": _strip(r["a"]), "gpu": _strip(r["b"]),
-                         "gpu_one_chunk": _strip(r["b_one_chunk"]),
-                         "cpu_result": r["a"]["result"], "gpu_result": r["b"]["result"]}
-                        for r in rows]}
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(json.dumps(report, indent=2, allow_nan=False))
-    out.with_suffix(".md").write_text(table(rows, markdown=True) + "\n")
 
 
 if __name__ == "__main__":

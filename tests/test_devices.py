@@ -5,6 +5,7 @@ No test needs a GPU: two devices are two XLA host devices, made in a subprocess 
 which must be set before JAX is imported.
 """
 
+import argparse
 import json
 import os
 import subprocess
@@ -97,13 +98,20 @@ def z_for_t(key, target, params, *, dist, design):
 SMALL = gpu_check.Case("mean normal n=5", "mean", dict(dist="normal", n=5, procedures=("t", "z")))
 
 
-def test_gpu_check_comparison_passes_for_the_same_kernel():
+def test_gpu_check_comparison_passes_for_the_same_kernel(tmp_path):
     cpus = jax.devices("cpu")
     r = gpu_check.compare(SMALL, 4_000, cpus, cpus, repeats=1, one_chunk=True)
     assert r["ok"] and r["b_chunk_independent"]
     assert r["identical_scores"] == r["scores"] == 8  # same platform, same keys: bit for bit
     assert r["a"]["reps_per_s"] > 0 and 0 < r["b"]["device_share"] <= 1
-    assert "mean normal n=5" in gpu_check.table([r]) and gpu_check.table([r], markdown=True)
+    args = argparse.Namespace(reps=4_000, quick=False, repeats=1)
+    gpu_check.write(tmp_path / "check.json", [r], gpu_check.machine(cpus, cpus), ("A", "B"),
+                    args, 1.0)
+    report = json.loads((tmp_path / "check.json").read_text())
+    assert report["labels"] == {"a": "A", "b": "B"} and report["cases"][0]["ok"] is True
+    assert report["cases"][0]["a_result"]["results"]["t"]["coverage"] == r["a"]["result"][
+        "results"]["t"]["coverage"]
+    assert "| mean normal n=5 | 4,000 | yes |" in (tmp_path / "check.md").read_text()
 
 
 def test_gpu_check_comparison_fails_for_a_wrong_kernel():
