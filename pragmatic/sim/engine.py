@@ -131,12 +131,16 @@ def _shard_map(f, mesh: Mesh):
     """f mapped over the mesh: every argument replicated, every output split along AXIS.
 
     `jax.shard_map` where JAX has it (0.7 on), else its experimental predecessor. Its checks
-    of replication are off: no output is meant to be replicated, and some kernels (a
-    `lax.scan` started from a constant) would trip them for nothing.
+    of replication are off where it has them: no output is meant to be replicated, and a
+    kernel with a `lax.scan` started from a constant would trip them for nothing (today's
+    kernels pass them too).
     """
     spec = dict(mesh=mesh, in_specs=PartitionSpec(), out_specs=PartitionSpec(AXIS))
     if hasattr(jax, "shard_map"):
-        return jax.shard_map(f, check_vma=False, **spec)
+        try:
+            return jax.shard_map(f, check_vma=False, **spec)
+        except TypeError:  # a JAX whose shard_map has no check_vma
+            return jax.shard_map(f, **spec)
     from jax.experimental.shard_map import shard_map
     return shard_map(f, check_rep=False, **spec)
 
