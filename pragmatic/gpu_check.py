@@ -12,7 +12,9 @@ independent and agree far more closely than that: a failure means a kernel compu
 different on the GPU, not bad luck. It also times each backend (replications per second after
 compilation, the median of a few runs) and gives the speed-up GPU / CPU, once at the engine's
 default chunk and once with the whole run in one chunk on the GPU, and the share of the time
-spent in device calls (the rest is the host's totals: counts, histogram, block sums).
+spent in device calls (the rest is the host's totals: counts, histogram, block sums). For the
+registry's scenarios, which the engine vmaps VMAP_WIDTH (256) replications at a time, it also
+times the GPU with a vmap WIDE wide, and records whether that changes any score.
 
 It prints progress and a table, and with --out writes JSON there and a markdown table beside
 it (FILE with the suffix .md), after every case. Exit codes: 0 when everything agrees, 1 when
@@ -49,6 +51,7 @@ from .sim.scenarios import REGISTRY
 TOLERANCE = 4  # combined Monte Carlo standard errors
 SEED = 20_260_101
 DEFAULT_REPS = 2**21  # replications of the cheapest case; the others take a share of them
+WIDE = 8192  # a wider vmap, timed on the GPU beside the engine's VMAP_WIDTH
 
 # The registry's scenarios at a moderate setting (every one must be here: tests check it).
 SCENARIO_SETTINGS = {
@@ -159,11 +162,30 @@ def timed_runs(case: Case, reps: int, devices, repeats: int, kernel=None, chunk=
             "devices": result["versions"]["devices"]}
 
 
+@contextmanager
+def vmap_width(width: int):
+    """The engine's vmap width for registered scenarios (VMAP_WIDTH) set to `width` for the
+    duration: a diagnostic of whether a wider vmap pays on a GPU. Results are bit-identical
+    across chunk sizes at one width; another width may change last bits."""
+    original = engine.VMAP_WIDTH
+    engine.VMAP_WIDTH = width
+    try:
+        yield
+    finally:
+        engine.VMAP_WIDTH = original
+
+
+def _scores(result: dict) -> dict:
+    return {k: result[k] for k in ("results", "extra") if k in result}
+
+
 def compare(case: Case, reps: int, devices_a, devices_b, *, kernel_b=None, repeats: int = 3,
-            tolerance: float = TOLERANCE, one_chunk: bool = False) -> dict:
+            tolerance: float = TOLERANCE, one_chunk: bool = False, wide: int | None = None) -> dict:
     """Run `case` on devices_a and on devices_b (kernel_b: a different kernel on b, for tests),
     check agreement and time both. With `one_chunk`, b is also timed with all replications in
-    one chunk, and its result there must equal its result at the default chunk, bit for bit."""
+    one chunk, and its result there must equal its result at the default chunk, bit for bit.
+    With `wide` (registered scenarios only), b is also timed in one chunk vmapped `wide`
+    replications at a time, and whether that changes any score is recorded."""
     a = timed_runs(case, reps, devices_a, repeats)
     b = timed_runs(case, reps, devices_b, repeats, kernel=kernel_b)
     rows = agreement(a["result"], b["result"], tolerance)
@@ -176,11 +198,17 @@ def compare(case: Case, reps: int, devices_a, devices_b, *, kernel_b=None, repea
     if one_chunk:
         big = timed_runs(case, reps, devices_b, repeats, kernel=kernel_b,
                          chunk=min(reps, 2**24))
-        same = {k: big["result"][k] for k in ("results", "extra") if k in big["result"]} == \
-               {k: b["result"][k] for k in ("results", "extra") if k in b["result"]}
+        same = _scores(big["result"]) == _scores(b["result"])
         out |= {"b_one_chunk": big, "b_chunk_independent": same,
                 "speedup_one_chunk": big["reps_per_s"] / a["reps_per_s"]}
         out["ok"] = out["ok"] and same
+    if wide and case.scenario != "mean":
+        with vmap_width(wide):
+            w = timed_runs(case, reps, devices_b, repeats, kernel=kernel_b,
+                           chunk=min(reps, 2**24))
+        out |= {"b_wide": w | {"vmap_width": wide},
+                "b_wide_identical": _scores(w["result"]) == _scores(b["result"]),
+                "speedup_wide": w["reps_per_s"] / a["reps_per_s"]}
     return out
 
 
@@ -194,17 +222,20 @@ def table(rows: list[dict], labels=("CPU", "GPU"), markdown: bool = False) -> st
     """One line per case; `labels` name the two sides (a, b)."""
     a, b = labels
     head = ["case", "reps", "agree", "max |diff|/se", "identical", f"{a} reps/s", f"{b} reps/s",
-            "speed-up", f"{b} one chunk reps/s", "speed-up one chunk", f"{b} device share"]
+            "speed-up", f"{b} device share", f"{b} one chunk reps/s", "speed-up one chunk",
+            f"{b} wide vmap reps/s", "wide identical"]
     body = []
     for r in rows:
-        big = r.get("b_one_chunk")
+        big, wide = r.get("b_one_chunk"), r.get("b_wide")
+        share = r["b"]["device_share"]
         body.append([r["case"], f"{r['reps']:,}", "yes" if r["ok"] else "NO",
                      f"{r['max_diff_in_se']:.2f}", f"{r['identical_scores']}/{r['scores']}",
                      _rate(r["a"]["reps_per_s"]), _rate(r["b"]["reps_per_s"]),
-                     f"{r['speedup']:.2f}", _rate(big["reps_per_s"]) if big else "-",
+                     f"{r['speedup']:.2f}", "-" if share is None else f"{share:.2f}",
+                     _rate(big["reps_per_s"]) if big else "-",
                      f"{r['speedup_one_chunk']:.2f}" if big else "-",
-                     f"{r['b']['device_share']:.2f}" if r["b"]["device_share"] is not None
-                     else "-"])
+                     f"{_rate(wide['reps_per_s'])} ({wide['vmap_width']:,})" if wide else "-",
+                     ("yes" if r["b_wide_identical"] else "no") if wide else "-"])
     if markdown:
         lines = ["| " + " | ".join(head) + " |",
                  "|" + "|".join("---" if i == 0 else "---:" for i in range(len(head))) + "|"]
@@ -234,7 +265,7 @@ def write(out: Path, rows: list[dict], about: dict, labels, args, seconds: float
               "tolerance_se": TOLERANCE, "seed": SEED, "reps": args.reps, "quick": args.quick,
               "repeats": args.repeats, "seconds": seconds,
               "cases": [{k: ({n: v for n, v in r[k].items() if n != "result"}
-                             if k in ("a", "b", "b_one_chunk") else r[k]) for k in r}
+                             if k in ("a", "b", "b_one_chunk", "b_wide") else r[k]) for k in r}
                         | {"a_result": r["a"]["result"], "b_result": r["b"]["result"]}
                         for r in rows]}
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -315,7 +346,8 @@ def main(argv=None) -> int:
         n = max(1, case.reps(reps) // 8) if late else case.reps(reps)
         print(f"[{i}/{len(todo)}] {case.name}: {n:,} replications"
               f"{' (reduced: past the budget)' if late else ''} ...", flush=True)
-        r = compare(case, n, a, b, repeats=1 if late else args.repeats, one_chunk=one_chunk)
+        r = compare(case, n, a, b, repeats=1 if late else args.repeats, one_chunk=one_chunk,
+                    wide=None if args.host_devices else WIDE)
         rows.append(r | {"reduced": late})
         big = (f" (one chunk {_rate(r['b_one_chunk']['reps_per_s'])}/s, speed-up "
                f"{r['speedup_one_chunk']:.2f})" if one_chunk else "")

@@ -156,3 +156,22 @@ def test_gpu_check_imports_only_what_a_bare_gpu_machine_has():
     plotting and Bayesian stack."""
     out = run_python(BARE)
     assert out.returncode == 0, out.stderr
+
+
+def test_gpu_check_end_to_end_with_the_cpu_standing_in_for_the_gpu(monkeypatch, tmp_path, capsys):
+    """main() as the GPU machine runs it, with the CPU on both sides and two small cases."""
+    cpus = jax.devices("cpu")
+    monkeypatch.setattr(gpu_check, "_sides", lambda host: ((cpus, cpus, ("CPU", "GPU")), None))
+    monkeypatch.setattr(gpu_check, "cases", lambda: [
+        SMALL, gpu_check.Case("ols-hetero n=10", "ols-hetero", dict(n=10, gamma=1.0), 0.5)])
+    monkeypatch.setattr(gpu_check, "WIDE", 512)
+    out = tmp_path / "gpu.json"
+    assert gpu_check.main(["--reps", "2000", "--repeats", "1", "--out", str(out)]) == 0
+    report = json.loads(out.read_text())
+    first, second = report["cases"]
+    assert first["reps"] == 2000 and second["reps"] == 1000 and "b_wide" not in first
+    assert second["b_wide"]["vmap_width"] == 512 and second["b_chunk_independent"] is True
+    assert first["identical_scores"] == first["scores"]
+    printed = capsys.readouterr().out
+    assert "[2/2] ols-hetero n=10: 1,000 replications" in printed and "GPU wide vmap" in printed
+    assert out.with_suffix(".md").read_text().count("\n") == 4  # header, rule, two cases
