@@ -141,38 +141,51 @@ def device_clock():
         engine._run_chunk = original
 
 
-def timed_runs(case: Case, reps: int, devices, repeats: int, kernel=None, chunk=None) -> dict:
-    """The result of a first run (compilation included) and the median time of `repeats` more."""
-    start = time.perf_counter()
-    result = case.run(reps, devices, kernel, chunk)
-    first = time.perf_counter() - start
-    seconds, device = [], []
-    for _ in range(repeats):
-        with device_clock() as spent:
-            start = time.perf_counter()
-            case.run(reps, devices, kernel, chunk)
-            seconds.append(time.perf_counter() - start)
-        device.append(spent[0])
-    median = statistics.median(seconds) if seconds else first
-    return {"result": result, "first_s": first, "seconds": seconds, "median_s": median,
-            "reps_per_s": reps / median,
-            "device_share": statistics.median(d / s for d, s in zip(device, seconds))
-            if seconds else None,
-            "chunk": chunk, "platform": result["versions"]["backend"],
-            "devices": result["versions"]["devices"]}
-
-
 @contextmanager
-def vmap_width(width: int):
+def vmap_width(width: int | None):
     """The engine's vmap width for registered scenarios (VMAP_WIDTH) set to `width` for the
-    duration: a diagnostic of whether a wider vmap pays on a GPU. Results are bit-identical
-    across chunk sizes at one width; another width may change last bits."""
+    duration (None: unchanged): a diagnostic of whether a wider vmap pays on a GPU. Results are
+    bit-identical across chunk sizes at one width; another width may change last bits."""
     original = engine.VMAP_WIDTH
-    engine.VMAP_WIDTH = width
+    engine.VMAP_WIDTH = width or original
     try:
         yield
     finally:
         engine.VMAP_WIDTH = original
+
+
+def timed_runs(case: Case, reps: int, runs: dict, repeats: int) -> dict:
+    """Each run of `runs` ({name: dict(devices=..., kernel=..., chunk=..., width=...)}): the
+    result of a first run (compilation included), then `repeats` timed rounds, the runs taking
+    turns within each round so that a busy machine slows them alike; the median of each."""
+
+    def once(spec):
+        with vmap_width(spec.get("width")):
+            return case.run(reps, spec["devices"], spec.get("kernel"), spec.get("chunk"))
+
+    out = {}
+    for name, spec in runs.items():
+        start = time.perf_counter()
+        result = once(spec)
+        out[name] = {"result": result, "first_s": time.perf_counter() - start, "seconds": [],
+                     "device_s": [], "chunk": spec.get("chunk"), "vmap_width": spec.get("width"),
+                     "platform": result["versions"]["backend"],
+                     "devices": result["versions"]["devices"]}
+    for _ in range(repeats):
+        for name, spec in runs.items():
+            with device_clock() as spent:
+                start = time.perf_counter()
+                once(spec)
+                out[name]["seconds"].append(time.perf_counter() - start)
+            out[name]["device_s"].append(spent[0])
+    for timing in out.values():
+        seconds = timing["seconds"] or [timing["first_s"]]
+        timing["median_s"] = statistics.median(seconds)
+        timing["reps_per_s"] = reps / timing["median_s"]
+        timing["device_share"] = (statistics.median(d / s for d, s in zip(timing["device_s"],
+                                                                         timing["seconds"]))
+                                  if timing["seconds"] else None)
+    return out
 
 
 def _scores(result: dict) -> dict:
@@ -186,29 +199,27 @@ def compare(case: Case, reps: int, devices_a, devices_b, *, kernel_b=None, repea
     one chunk, and its result there must equal its result at the default chunk, bit for bit.
     With `wide` (registered scenarios only), b is also timed in one chunk vmapped `wide`
     replications at a time, and whether that changes any score is recorded."""
-    a = timed_runs(case, reps, devices_a, repeats)
-    b = timed_runs(case, reps, devices_b, repeats, kernel=kernel_b)
+    runs = {"a": dict(devices=devices_a), "b": dict(devices=devices_b, kernel=kernel_b)}
+    if one_chunk:
+        runs["b_one_chunk"] = runs["b"] | dict(chunk=min(reps, 2**24))
+    if wide and case.scenario != "mean":
+        runs["b_wide"] = runs["b"] | dict(chunk=min(reps, 2**24), width=wide)
+    t = timed_runs(case, reps, runs, repeats)
+    a, b = t["a"], t["b"]
     rows = agreement(a["result"], b["result"], tolerance)
     out = {"case": case.name, "scenario": case.scenario, "settings": case.settings, "reps": reps,
            "ok": all(r["ok"] for r in rows), "identical_scores": sum(r["identical"] for r in rows),
            "scores": len(rows), "agreement": rows,
            "max_diff_in_se": max((abs(r["diff"]) / r["allowed"] * tolerance for r in rows
                                   if r["diff"] is not None and r["allowed"] > 0), default=0.0),
-           "a": a, "b": b, "speedup": b["reps_per_s"] / a["reps_per_s"]}
+           **t, "speedup": b["reps_per_s"] / a["reps_per_s"]}
     if one_chunk:
-        big = timed_runs(case, reps, devices_b, repeats, kernel=kernel_b,
-                         chunk=min(reps, 2**24))
-        same = _scores(big["result"]) == _scores(b["result"])
-        out |= {"b_one_chunk": big, "b_chunk_independent": same,
-                "speedup_one_chunk": big["reps_per_s"] / a["reps_per_s"]}
-        out["ok"] = out["ok"] and same
-    if wide and case.scenario != "mean":
-        with vmap_width(wide):
-            w = timed_runs(case, reps, devices_b, repeats, kernel=kernel_b,
-                           chunk=min(reps, 2**24))
-        out |= {"b_wide": w | {"vmap_width": wide},
-                "b_wide_identical": _scores(w["result"]) == _scores(b["result"]),
-                "speedup_wide": w["reps_per_s"] / a["reps_per_s"]}
+        same = _scores(t["b_one_chunk"]["result"]) == _scores(b["result"])
+        out |= {"b_chunk_independent": same, "ok": out["ok"] and same,
+                "speedup_one_chunk": t["b_one_chunk"]["reps_per_s"] / a["reps_per_s"]}
+    if "b_wide" in t:
+        out |= {"b_wide_identical": _scores(t["b_wide"]["result"]) == _scores(b["result"]),
+                "speedup_wide": t["b_wide"]["reps_per_s"] / a["reps_per_s"]}
     return out
 
 
