@@ -104,8 +104,9 @@ def _add_run_options(p: argparse.ArgumentParser, size: str) -> None:
 
 
 def _add_output_options(p: argparse.ArgumentParser, size: str) -> None:
-    p.add_argument("--chunk", type=_whole(1), help="replications per device call; no effect on "
-                   "results (default: about 2**22 values of intermediates, 64 to 65,536)")
+    p.add_argument("--chunk", type=_whole(1), help="replications per call, split over the "
+                   "devices; no effect on results (default: about 2**22 values of "
+                   "intermediates per device, 64 to 65,536 replications per device)")
     p.add_argument("--devices", type=_integer,
                    help="local devices to shard replications over; no effect on results "
                         "(default: all of the default backend)")
