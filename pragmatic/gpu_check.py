@@ -303,7 +303,11 @@ def _positive(text: str) -> int:
 
 def _sides(host_devices: bool):
     """(devices a, devices b, labels), or a one-line reason why there is no side b."""
-    cpus = jax.devices("cpu")
+    try:
+        cpus = jax.devices("cpu")
+    except RuntimeError as err:  # e.g. JAX_PLATFORMS=cuda
+        return None, (f"no CPU backend: jax.devices('cpu') failed ({str(err).splitlines()[0]}); "
+                      f"unset JAX_PLATFORMS or add cpu to it")
     if host_devices:
         if len(cpus) < 2:
             return None, ("--host-devices needs 2 or more CPU devices, found 1: set XLA_FLAGS="
