@@ -57,6 +57,8 @@ WIDE = 8192  # a wider vmap, timed on the GPU beside the engine's VMAP_WIDTH
 SCENARIO_SETTINGS = {
     "ar1": dict(n=100, phi=0.5),
     "cluster": dict(groups=20, size=10, icc=0.2),
+    "conjugate-mean": dict(n=30, phi=0.5),
+    "conjugate-slope": dict(n=50, gamma=1.0),
     "ols-hetero": dict(n=50, gamma=1.0),
     "omitted": dict(n=50, confounding=1.0),
 }

@@ -46,7 +46,12 @@ def check(got, want):
 # --- statsmodels on one dataset, float64 ------------------------------------------------------
 
 def test_registry_has_every_scenario_with_mean_first():
-    assert list(REGISTRY) == ["mean", "ar1", "cluster", "ols-hetero", "omitted"]
+    import pkgutil
+    from pragmatic.sim import scenarios
+    modules = [m.name for m in pkgutil.iter_modules(scenarios.__path__) if m.name[0] != "_"]
+    assert list(REGISTRY)[0] == "mean" and len(REGISTRY) == len(modules)
+    assert {"ar1", "cluster", "ols-hetero", "omitted"} <= set(REGISTRY)
+    assert set(CASES) == set(REGISTRY) - {"mean"}  # every scenario's chunk test below
 
 
 @pytest.mark.parametrize("gamma, n", [(0.0, 12), (1.5, 40)])
@@ -175,7 +180,8 @@ def test_omitted_intervals_match_statsmodels(confounding):
 # --- the engine: chunks, JSON shape ------------------------------------------------------------
 
 CASES = {"ols-hetero": dict(n=15, gamma=1.0), "cluster": dict(groups=7, size=3, icc=0.4),
-         "ar1": dict(n=12, phi=0.5), "omitted": dict(n=10, confounding=1.0)}
+         "ar1": dict(n=12, phi=0.5), "omitted": dict(n=10, confounding=1.0),
+         "conjugate-mean": dict(n=8, phi=0.5), "conjugate-slope": dict(n=10, gamma=1.0)}
 
 
 def strip(result):
@@ -397,8 +403,7 @@ BAD_CLI = [
      "--n 20 is given more than once"),
     (["ar1", "--n", "20", "--phi", "0", "--reps", "5", "--seed", "0", "--procedure", "t"],
      "unknown procedure 't'; allowed: naive, HAC"),
-    (["probit", "--n", "20"], "unknown scenario 'probit'; allowed: mean, ar1, cluster, "
-                              "ols-hetero, omitted"),
+    (["probit", "--n", "20"], f"unknown scenario 'probit'; allowed: {', '.join(REGISTRY)}"),
 ]
 
 
