@@ -220,8 +220,9 @@ def test_cli_json_has_the_documented_fields_and_equals_the_engine():
     got = json.loads(out.stdout)
     assert [r["params"]["groups"] for r in got] == [4, 8] and [r["n"] for r in got] == [20, 40]
     assert set(got[0]) == {"scenario", "n", "params", "target", "reps", "seed", "level",
-                           "procedures", "dtype", "width_quantile_rel_resolution", "versions",
-                           "results", "extra"}
+                           "procedures", "route", "dtype", "width_quantile_rel_resolution",
+                           "versions", "results", "extra"}
+    assert got[0]["route"] == "raw"  # cluster has no sufficient-statistics route
     assert got[0]["extra"] == {"design_effect": pytest.approx(1.8),
                                "effective_n": pytest.approx(20 / 1.8)}
     engine = simulate_scenario("cluster", 300, 3, groups=8, size=5, icc=0.2)

@@ -330,7 +330,8 @@ def simulate_scenario(scenario: str, reps: int, seed: int, level: float = 0.95,
     and `extra` the scenario's extra outputs. `route`: "raw" draws the data; "sufficient" draws
     the sufficient statistics, where the scenario has such a kernel and it scores every
     procedure asked for; "auto" is sufficient where it can be, else raw (`Scenario.route`).
-    `kernel` replaces the chosen route's kernel (for tests).
+    Without `procedures`, every procedure of the scenario (of its sufficient route, if that is
+    asked for). `kernel` replaces the chosen route's kernel (for tests).
     """
     from .scenarios import REGISTRY, Design
     _check(scenario in REGISTRY and REGISTRY[scenario].cli is None,
@@ -338,8 +339,10 @@ def simulate_scenario(scenario: str, reps: int, seed: int, level: float = 0.95,
            f"{', '.join(name for name, s in REGISTRY.items() if s.cli is None)}")
     spec = REGISTRY[scenario]
     resolved = spec.resolve(params)
-    procedures = _check_level_and_procedures(
-        level, spec.procedures if procedures is None else procedures, spec.procedures)
+    if procedures is None:  # all the scenario's, or all the sufficient route's
+        procedures = (spec.sufficient_procedures if route == "sufficient" and spec.sufficient
+                      else spec.procedures)
+    procedures = _check_level_and_procedures(level, procedures, spec.procedures)
     _check_count("reps", reps, 1, MAX_REPS)
     _check_count("seed", seed, 0, 2**32 - 1)
     route = spec.route(procedures, route)
