@@ -5,12 +5,12 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 JB := $(BIN)/jupyter-book build -W -n --keep-going
 # What the executed pages depend on besides their own code: a change here clears the cache.
-CACHE_DEPS := requirements.txt $(shell find pragmatic -name '*.py' 2>/dev/null) $(shell find datasets -type f 2>/dev/null)
+CACHE_DEPS := requirements.txt $(shell find pragmatic -name '*.py' 2>/dev/null) $(shell find datasets results -type f 2>/dev/null)
 CACHE_STAMP := _build/.cache-stamp
 # JupyterLab opens the .md pages as notebooks (jupytext) and renders their MyST (jupyterlab-myst).
 LAB_SETTINGS := $(VENV)/share/jupyter/lab/settings
 
-.PHONY: env book book-student test bench bench-samplers lab clean
+.PHONY: env book book-student test bench bench-samplers lab lab-grid clean
 
 env: $(STAMP)
 
@@ -43,6 +43,11 @@ test: env
 # The course in JupyterLab, as a student sees it: each page opens as a notebook.
 lab: env
 	$(BIN)/jupyter lab --notebook-dir=. $(if $(filter 0,$(shell id -u)),--allow-root)
+
+# A lab's whole grid at an instructor's size, saved where the notebook reads it back:
+# make lab-grid LAB=02-heteroskedasticity REPS=100000
+lab-grid: env
+	$(BIN)/python -m pragmatic.sim lab $(LAB) --reps $(REPS)
 
 bench: env
 	$(BIN)/python -m pragmatic.bench

@@ -1,5 +1,6 @@
 """Command line: `python -m pragmatic.sim SCENARIO [options]`, e.g.
-`python -m pragmatic.sim mean --dist D --n N [--n N ...] --reps R --seed S`.
+`python -m pragmatic.sim mean --dist D --n N [--n N ...] --reps R --seed S`, or
+`python -m pragmatic.sim lab LAB --reps R` for a lab's whole grid (`pragmatic.sim.grid`).
 
 The scenario comes first; its options come from the registry (`pragmatic.sim.scenarios`):
 `mean` has its own parser (`build_parser`), every other scenario one built from its declared
@@ -73,7 +74,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = OneLineParser(prog="python -m pragmatic.sim",
                 description="Coverage of interval procedures, by Monte Carlo in JAX. These are "
                             "the options of the scenario `mean`; `python -m pragmatic.sim "
-                            "SCENARIO --help` shows another's.")
+                            "SCENARIO --help` shows another's; `python -m pragmatic.sim lab "
+                            "--help` runs a lab's whole grid.")
     p.add_argument("scenario", type=_scenario,
                    help=f"what to simulate; allowed: {', '.join(_registry())}")
     p.add_argument("--dist", required=True,
@@ -218,6 +220,10 @@ def main(argv=None) -> int:
     # The scenario comes first; an unknown one (or none, as with --help alone) goes to mean's
     # parser, which reports it before anything else.
     first = next((a for a in argv if not a.startswith("-")), "mean")
+    if first == "lab":  # a lab's whole grid (pragmatic.sim.grid)
+        from . import grid
+        argv.remove("lab")
+        return grid.main(argv, OneLineParser)
     spec = _registry().get(first)
     size = "n"
     if spec is None or spec.cli is not None:

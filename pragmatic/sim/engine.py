@@ -8,6 +8,7 @@ Memory is bounded by the chunk, whatever the number of replications.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import platform
 import sys
@@ -285,7 +286,10 @@ def run_replications(reps: int, seed: int, chunk: int, kernel, target: float, jp
     return totals, extras
 
 
-def _progress_bar(total: int, show: bool):
+def _progress_bar(total: int, show):
+    """A tqdm bar on stderr; `show` may be a bar already open (a lab's whole grid shares one)."""
+    if hasattr(show, "update"):
+        return contextlib.nullcontext(show)
     from tqdm import tqdm
     return tqdm(total=total, disable=not show, file=sys.stderr, unit="rep", unit_scale=True)
 
