@@ -158,7 +158,7 @@ def test_omitted_intervals_match_statsmodels(confounding):
     with jax.enable_x64(True):
         x, y, z = omitted.draw(jax.random.key(7), n, confounding)
         d = design("omitted", n=n)
-        got = ends(slope_intervals(x, y, d, d.procedures))
+        got = ends(slope_intervals(x, y, d, ("classical", "HC3", "bayes-flat")))
         new = omitted.draw(jax.random.key(70), n, confounding)
         mse = [float(v) for v in omitted.heldout_mse(x, y, z, *new)]
     x, y, z = as_numpy(x, y, z)
@@ -236,7 +236,8 @@ def test_cli_table_and_help_of_a_scenario():
                          capture_output=True, text=True, timeout=300)
     assert out.returncode == 0 and out.stderr == ""
     header, columns, *rows = out.stdout.splitlines()
-    assert header.startswith("omitted (n = 20, confounding = 0.5), target 1; 200 replications, "
+    assert header.startswith("omitted (n = 20, confounding = 0.5, prior_weight = 100), target 1; "
+                             "200 replications, "
                              "seed 1, level 0.95; heldout_mse_correct ")
     assert columns.split()[:3] == ["n", "procedure", "coverage"]
     assert [row.split()[:2] for row in rows] == [["20", "HC3"], ["20", "classical"]]

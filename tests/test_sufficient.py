@@ -70,16 +70,44 @@ def data_with(means, M, n, rng):
     return means + centred @ M.T
 
 
+def numerical_posterior_interval(x, y, weight, level):
+    """The equal-tailed posterior interval of the slope b under `prior_interval`'s prior, by
+    brute force: the joint density of (b, s) on a grid, integrated numerically over s.
+
+    Likelihood s^-n exp(-sum (y - a - b x)^2 / 2 s^2); a flat prior on a integrates out to a
+    factor s with the sum taken about the means; the prior on b given s is N(1, s^2 / k),
+    k = 2 weight (density proportional to 1/s); the prior on s is 1/s.
+    """
+    n = len(x)
+    xc, yc = x - x.mean(), y - y.mean()
+    k = 2 * weight
+    fit = sm.OLS(yc, xc).fit()
+    b = np.linspace(fit.params[0] - 15 * fit.bse[0], fit.params[0] + 15 * fit.bse[0], 6001)
+    q = ((yc[None, :] - b[:, None] * xc[None, :]) ** 2).sum(axis=1) + k * (b - 1) ** 2
+    log_s = np.linspace(-8, 5, 6001)
+    s2 = np.exp(2 * log_s)
+    # density in (b, log s): s^-n * s * s^-1 * s^-1 * exp(-q / 2 s^2) * s (d s = s d log s)
+    log_density = -n * log_s[None, :] - q[:, None] / (2 * s2[None, :])
+    density = np.exp(log_density - log_density.max())
+    marginal = np.trapezoid(density, log_s, axis=1)
+    cdf = np.concatenate([[0], np.cumsum((marginal[1:] + marginal[:-1]) / 2 * np.diff(b))])
+    cdf /= cdf[-1]
+    tail = (1 - level) / 2
+    return np.interp([tail, 1 - tail], cdf, b)
+
+
 @pytest.mark.parametrize("c, n", [(1.0, 12), (-2.0, 40)])
 def test_the_sufficient_route_is_statsmodels_on_data_with_the_same_statistics(c, n):
     """One draw of the sufficient statistics (float64); raw data built to have exactly those
     means and that scatter matrix; statsmodels on those data gives the same interval, and the
     held-out errors' closed form equals E(y - fit)^2 computed directly from the population
     moments with statsmodels' coefficients."""
-    d = Design(LEVEL, ("classical", "bayes-flat"))
+    d = Design(LEVEL, ("classical", "bayes-flat", "bayes-prior"))
+    weight = 3.0  # a prior worth 3 observations: the posterior is far from both b-hat and 1
     with jax.enable_x64(True):
         key = jax.random.key(22)
-        params = {"n": jnp.float64(n), "confounding": jnp.float64(c), "t_crit": d.t_crit(n - 2)}
+        params = {"n": jnp.float64(n), "confounding": jnp.float64(c), "t_crit": d.t_crit(n - 2),
+                  "prior_weight": jnp.float64(weight), "t_crit_prior": d.t_crit(n - 1)}
         out = omitted.replicate_sufficient(key, 1.0, params, dist=None, design=d)
         mean_error, L, A = omitted.draw_sufficient(key, jnp.float64(n), c)
         assert mean_error.dtype == jnp.float64
@@ -93,6 +121,10 @@ def test_the_sufficient_route_is_statsmodels_on_data_with_the_same_statistics(c,
         miss_low, miss_high, width, _ = out[name]
         assert float(width) == pytest.approx(upper - lower, rel=1e-10)
         assert bool(miss_low) == (upper < 1) and bool(miss_high) == (lower > 1)
+    lower, upper = numerical_posterior_interval(x, y, weight, LEVEL)
+    miss_low, miss_high, width, _ = out["bayes-prior"]
+    assert float(width) == pytest.approx(upper - lower, rel=1e-5)
+    assert bool(miss_low) == (upper < 1) and bool(miss_high) == (lower > 1)
     # the slope and its standard error, from the Cholesky factor of the scatter matrix
     assert M[2, 0] / M[0, 0] == pytest.approx(short.params[1], rel=1e-10)
     se = math.sqrt((M[2, 1] ** 2 + M[2, 2] ** 2) / (n - 2)) / M[0, 0]
@@ -112,7 +144,7 @@ def test_the_sufficient_route_is_statsmodels_on_data_with_the_same_statistics(c,
 
 AGREE = dict(n=200, confounding=0.3)  # coverage about 0.16: not at 0 or 1, where all agree
 AGREE_REPS = 20_000
-SUFFICIENT = ("classical", "bayes-flat")
+SUFFICIENT = ("classical", "bayes-flat", "bayes-prior")
 
 
 def route_differences(kernel=None):
@@ -121,15 +153,16 @@ def route_differences(kernel=None):
                                      route=route, kernel=kernel if route == "sufficient" else None,
                                      **AGREE)
             for route in ("sufficient", "raw")}
-    s, r = (runs[k]["results"]["classical"] for k in ("sufficient", "raw"))
     z = {}
-    for key, se in (("coverage", "mc_se"), ("miss_low", "miss_low_mc_se"),
-                    ("miss_high", "miss_high_mc_se"), ("mean_width", "width_mc_se")):
-        combined = math.hypot(s[se], r[se])
-        z[key] = abs(s[key] - r[key]) / combined if combined else (0 if s[key] == r[key] else
-                                                                   math.inf)
-    for key in ("heldout_mse_short", "heldout_mse_correct"):
-        s_e, r_e = runs["sufficient"]["extra"], runs["raw"]["extra"]
+    for procedure in ("classical", "bayes-prior"):
+        s, r = (runs[k]["results"][procedure] for k in ("sufficient", "raw"))
+        for key, se in (("coverage", "mc_se"), ("miss_low", "miss_low_mc_se"),
+                        ("miss_high", "miss_high_mc_se"), ("mean_width", "width_mc_se")):
+            combined = math.hypot(s[se], r[se])
+            z[f"{procedure} {key}"] = (abs(s[key] - r[key]) / combined if combined
+                                       else 0 if s[key] == r[key] else math.inf)
+    s_e, r_e = runs["sufficient"]["extra"], runs["raw"]["extra"]
+    for key in ("heldout_mse_short", "heldout_mse_correct", "short_slope"):
         z[key] = abs(s_e[key] - r_e[key]) / math.hypot(s_e[f"{key}_mc_se"], r_e[f"{key}_mc_se"])
     return z
 
@@ -164,8 +197,8 @@ def means_without_1_over_n(key, n, c):
 
 
 @pytest.mark.parametrize("draw, fails", [
-    (chi2_without_the_2, "coverage"),
-    (without_the_normals_below_the_diagonal, "coverage"),
+    (chi2_without_the_2, "classical coverage"),
+    (without_the_normals_below_the_diagonal, "classical coverage"),
     (means_without_1_over_n, "heldout_mse_short"),
 ])
 def test_the_comparison_fails_for_a_wrong_draw(draw, fails):

@@ -25,6 +25,7 @@ from ._ols import ols_fit, score, slope_intervals
 
 BLOCK = 2**13  # the raw route draws more observations than this in blocks of this many
 HIGHEST = jax.lax.Precision.HIGHEST  # full float32 products on every device (no TF32)
+PRIOR = "bayes-prior"  # the interval under an informative prior (`prior_interval`)
 
 
 def draw(key, n, confounding):
@@ -54,10 +55,40 @@ def replicate(key, target, params, *, dist, design):
     k_data, k_new = jax.random.split(key)
     n, c = design["n"], params["confounding"]
     x, y, z = draw(k_data, n, c)
-    out = score(slope_intervals(x, y, design, design.procedures), target)
+    intervals = slope_intervals(x, y, design, [p for p in design.procedures if p != PRIOR])
+    slope, _, _, sxx, resid = ols_fit(x, y)
+    if PRIOR in design.procedures:
+        intervals[PRIOR] = prior_interval(slope, sxx, jnp.sum(resid * resid), n,
+                                          params["prior_weight"], design.t_crit(n - 1))
+    out = score(intervals, target)
     short, correct = heldout_mse(x, y, z, *draw(k_new, n, c))
-    out["extra"] = {"heldout_mse_short": short, "heldout_mse_correct": correct}
+    out["extra"] = {"heldout_mse_short": short, "heldout_mse_correct": correct,
+                    "short_slope": slope}
     return out
+
+
+# --- an informative prior ---------------------------------------------------------------------
+
+
+def prior_interval(slope, sxx, rss, n, weight, crit):
+    """The 95 % (or `level`) equal-tailed posterior interval of the short model's slope under a
+    conjugate prior centred on the true causal effect, 1.
+
+    Model: y = a + b x + e, e ~ N(0, s^2); prior: flat in a and log s, and b | s ~
+    N(1, s^2 / k) with k = 2 * weight: the information about b in `weight` observations of x
+    (Var x = 2). Completing the square, S_xx (b - b-hat)^2 + k (b - 1)^2 =
+    (S_xx + k)(b - m)^2 + S_xx k (b-hat - 1)^2 / (S_xx + k), with
+    m = (S_xx b-hat + k) / (S_xx + k); integrating out a and s leaves b ~ m + scale t_{n-1},
+    scale^2 = Q / ((n - 1)(S_xx + k)), Q = RSS + S_xx k (b-hat - 1)^2 / (S_xx + k).
+    (n - 1 degrees of freedom, not n - 2: the prior on b given s carries one more factor
+    1/s.) As n grows, S_xx grows like 2n, m tends to b-hat and the interval to the classical
+    one: the prior's weight stays `weight` observations while the data's grows.
+    """
+    k = 2 * weight
+    m = (sxx * slope + k) / (sxx + k)
+    q = rss + sxx * k / (sxx + k) * (slope - 1) ** 2
+    scale = jnp.sqrt(q / ((n - 1) * (sxx + k)))
+    return m - crit * scale, m + crit * scale
 
 
 # --- the raw route in blocks ------------------------------------------------------------------
@@ -138,9 +169,14 @@ def replicate_blocks(key, target, params, *, dist, design):
     se = {"classical": jnp.sqrt(rss / (n - 2) / sxx), "bayes-flat": jnp.sqrt(rss / (n - 2) / sxx),
           "HC3": jnp.sqrt(hc3) / sxx}
     crit = design.t_crit(n - 2)
-    out = score({p: (slope - crit * se[p], slope + crit * se[p]) for p in design.procedures},
-                target)
-    out["extra"] = {"heldout_mse_short": short, "heldout_mse_correct": correct}
+    intervals = {p: (slope - crit * se[p], slope + crit * se[p])
+                 for p in design.procedures if p != PRIOR}
+    if PRIOR in design.procedures:
+        intervals[PRIOR] = prior_interval(slope, sxx, rss, n, params["prior_weight"],
+                                          design.t_crit(n - 1))
+    out = score(intervals, target)
+    out["extra"] = {"heldout_mse_short": short, "heldout_mse_correct": correct,
+                    "short_slope": slope}
     return out
 
 
@@ -183,11 +219,17 @@ def replicate_sufficient(key, target, params, *, dist, design, draw=draw_suffici
     mean_error, L, A = draw(key, n, c)
     M = jnp.dot(L, A, precision=HIGHEST)
     slope = M[2, 0] / M[0, 0]
-    se = jnp.sqrt((M[2, 1] ** 2 + M[2, 2] ** 2) / (n - 2)) / M[0, 0]
+    rss = M[2, 1] ** 2 + M[2, 2] ** 2
+    se = jnp.sqrt(rss / (n - 2)) / M[0, 0]
     lower, upper = slope - crit * se, slope + crit * se
     # the width as 2 crit se: upper - lower would round it to the ends' float32 spacing
-    out = {p: (upper < target, lower > target, 2 * crit * se, False) for p in design.procedures}
-    out["extra"] = expected_heldout_mse(mean_error, L, A, slope, c)
+    out = {p: (upper < target, lower > target, 2 * crit * se, False)
+           for p in design.procedures if p != PRIOR}
+    if PRIOR in design.procedures:
+        lower, upper = prior_interval(slope, M[0, 0] ** 2, rss, n, params["prior_weight"],
+                                      params["t_crit_prior"])
+        out[PRIOR] = (upper < target, lower > target, upper - lower, False)
+    out["extra"] = {**expected_heldout_mse(mean_error, L, A, slope, c), "short_slope": slope}
     return out
 
 
@@ -224,8 +266,11 @@ SCENARIO = Scenario(
     # n >= 5: the held-out MSE of the correct model (3 coefficients) has a finite mean only
     # for n > 4 (its expected value has n - 4 in the denominator).
     params=(Param("n", "observations per dataset", whole=True, low=5, repeat=True),
-            Param("confounding", "C: the effect of the omitted z on y", low=-10, high=10)),
-    procedures=("classical", "HC3", "bayes-flat"),
+            Param("confounding", "C: the effect of the omitted z on y", low=-10, high=10),
+            Param("prior_weight", "bayes-prior: the slope's normal prior, centred on the true "
+                  "effect 1, holds as much information as this many observations",
+                  default=100.0, low=0, low_open=True)),
+    procedures=("classical", "HC3", "bayes-flat", PRIOR),
     replicate=replicate,
     target=lambda p: 1.0,
     observations=lambda p: p["n"],
@@ -234,8 +279,11 @@ SCENARIO = Scenario(
                 "points (sufficient route: its expectation given the fit, in closed form); "
                 "population value 1 + C^2/2 plus estimation error"),
                ("heldout_mse_correct", "the same for the correct model (y on x and z); "
-                "population value 1 plus estimation error")),
+                "population value 1 plus estimation error"),
+               ("short_slope", "mean over replications of the short model's slope, the centre "
+                "of the classical interval; expected value 1 + C/2")),
     sufficient=replicate_sufficient,
-    sufficient_procedures=("classical", "bayes-flat"),
-    sufficient_inputs=lambda p, design: {"n": p["n"], "t_crit": design.t_crit(p["n"] - 2)},
+    sufficient_procedures=("classical", "bayes-flat", PRIOR),
+    sufficient_inputs=lambda p, design: {"n": p["n"], "t_crit": design.t_crit(p["n"] - 2),
+                                         "t_crit_prior": design.t_crit(p["n"] - 1)},
 )
