@@ -352,7 +352,9 @@ def simulate_scenario(scenario: str, reps: int, seed: int, level: float = 0.95,
     route = spec.route(procedures, route)
     observations = spec.observations(resolved)
     in_memory = 16 if route == "sufficient" else observations  # values per replication
-    chunk = int(min(65_536, max(64, 2**22 // (4 * in_memory)))) if chunk is None else chunk
+    if chunk is None:  # no bigger than the run (rounded up to the vmap width): less padding
+        chunk = int(min(65_536, max(64, 2**22 // (4 * in_memory)),
+                        -(-reps // VMAP_WIDTH) * VMAP_WIDTH))
     _check_count("chunk", chunk, 1, 2**24)
     design = Design(float(level), procedures,
                     tuple((p.name, resolved[p.name]) for p in spec.params if p.whole))
@@ -372,8 +374,8 @@ def simulate_scenario(scenario: str, reps: int, seed: int, level: float = 0.95,
     return {
         "scenario": scenario, "n": observations, "params": resolved, "target": target,
         "reps": reps, "seed": seed, "level": design.level, "procedures": list(procedures),
-        "route": route, "dtype": "float32", "width_quantile_rel_resolution": WIDTH_QUANTILE_REL_RESOLUTION,
-        "versions": versions(),
+        "route": route, "dtype": "float32",
+        "width_quantile_rel_resolution": WIDTH_QUANTILE_REL_RESOLUTION, "versions": versions(),
         "results": {name: totals[name].summary(reps) for name in names},
         "extra": extra,
     }
