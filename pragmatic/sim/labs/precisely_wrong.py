@@ -84,7 +84,8 @@ def nominal_findings(table: pd.DataFrame, c: float, level: float = 0.95) -> list
                 row = cell(table, experiment, procedure, n, c)
                 rows.append(_finding(f"C = {c:g}, n = {n:.0e}, {procedure} ({experiment}): "
                                      f"covers at {level}",
-                                     row["coverage"], row["mc_se"], within=level))
+                                     row["coverage"], row["mc_se"] or share(row)[1],
+                                     within=level))
     return rows
 
 
