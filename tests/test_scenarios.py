@@ -307,8 +307,11 @@ def test_ols_hetero_classical_undercovers_under_heteroskedasticity():
 
 def test_omitted_covers_without_confounding_and_never_with_it():
     clean = simulate_scenario("omitted", 50_000, 13, level=0.95, n=20, confounding=0.0)
-    for cell in clean["results"].values():
-        assert within(cell, 0.95)
+    for name, cell in clean["results"].items():
+        if name == "bayes-prior":  # a prior centred on the truth: covers more than promised
+            assert cell["coverage"] - 0.95 > 4 * cell["mc_se"]
+        else:
+            assert within(cell, 0.95)
     biased = simulate_scenario("omitted", 5_000, 13, level=0.95, n=200, confounding=1.0)
     for cell in biased["results"].values():  # the short slope estimates 1.5, se about 0.06
         assert cell["coverage"] < 0.001 and cell["miss_high"] > 0.999

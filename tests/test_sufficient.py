@@ -340,7 +340,8 @@ def test_cli_route():
     out = run_cli(*common, "--route", "sufficient", "--json")  # its procedures by default
     assert out.returncode == 0, out.stderr
     [got] = json.loads(out.stdout)
-    assert got["route"] == "sufficient" and got["procedures"] == ["classical", "bayes-flat"]
+    assert got["route"] == "sufficient"
+    assert got["procedures"] == ["classical", "bayes-flat", "bayes-prior"]
     assert got["results"] == simulate_scenario("omitted", 300, 1, n=50, confounding=1.0,
                                                route="sufficient")["results"]
     out = run_cli("ar1", "--n", "20", "--phi", "0", "--reps", "5", "--seed", "0", "--route", "raw")
