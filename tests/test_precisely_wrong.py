@@ -18,6 +18,7 @@ from pragmatic.sim.checks import assert_findings, table
 from pragmatic.sim.grid import to_table
 from pragmatic.sim.labs import precisely_wrong as lab
 from pragmatic.sim.scenarios import omitted
+from test_sufficient import chi2_without_the_2, means_without_1_over_n  # the same wrong draws
 
 PAGE = Path(__file__).resolve().parent.parent / "labs" / "04-precisely-wrong.md"
 REPS = int(re.search(r"^REPS = ([\d_]+)", PAGE.read_text(), re.M).group(1))
@@ -66,19 +67,6 @@ def without_confounding(kernel):
         return kernel(key, target, {**params, "confounding": jnp.zeros_like(params["confounding"])},
                       dist=dist, design=design)
     return wrong
-
-
-def chi2_without_the_2(key, n, c):
-    """Wrong: chi2(k) drawn as Gamma(k/2), without the scale 2."""
-    mean_error, L, A = omitted.draw_sufficient(key, n, c)
-    diag = jnp.diag(A)
-    return mean_error, L, A - jnp.diag(diag) + jnp.diag(diag / jnp.sqrt(2.0))
-
-
-def means_without_1_over_n(key, n, c):
-    """Wrong: the sample means drawn with covariance Sigma, not Sigma / n."""
-    mean_error, L, A = omitted.draw_sufficient(key, n, c)
-    return mean_error * jnp.sqrt(n), L, A
 
 
 def test_a_kernel_that_forgets_the_confounder_fails():

@@ -351,10 +351,9 @@ def simulate_scenario(scenario: str, reps: int, seed: int, level: float = 0.95,
     _check_count("seed", seed, 0, 2**32 - 1)
     route = spec.route(procedures, route)
     observations = spec.observations(resolved)
-    in_memory = 16 if route == "sufficient" else observations  # values per replication
-    if chunk is None:  # no bigger than the run (rounded up to the vmap width): less padding
-        chunk = int(min(65_536, max(64, 2**22 // (4 * in_memory)),
-                        -(-reps // VMAP_WIDTH) * VMAP_WIDTH))
+    if chunk is None:  # the sufficient route: a few values per replication, little padding
+        chunk = (4096 if route == "sufficient"
+                 else int(min(65_536, max(64, 2**22 // (4 * observations)))))
     _check_count("chunk", chunk, 1, 2**24)
     design = Design(float(level), procedures,
                     tuple((p.name, resolved[p.name]) for p in spec.params if p.whole))
