@@ -10,7 +10,7 @@ CACHE_STAMP := _build/.cache-stamp
 # JupyterLab opens the .md pages as notebooks (jupytext) and renders their MyST (jupyterlab-myst).
 LAB_SETTINGS := $(VENV)/share/jupyter/lab/settings
 
-.PHONY: env book book-student test bench bench-samplers lab lab-grid clean
+.PHONY: env book book-student test bench bench-samplers gpu-check lab lab-grid clean
 
 env: $(STAMP)
 
@@ -55,6 +55,11 @@ bench: env
 # PyMC's samplers (its own, nutpie, NumPyro) on the chapters' models: about 10 minutes.
 bench-samplers: env
 	$(BIN)/python -m pragmatic.bench_samplers
+
+# The GPU against the CPU (pragmatic.gpu_check): on a GPU machine, with requirements-gpu.txt
+# installed in .venv too. A few minutes; exits 2 with one line where there is no GPU.
+gpu-check: env
+	$(BIN)/python -m pragmatic.gpu_check --out _build/gpu-check.json
 
 clean:
 	rm -rf _build

@@ -6,7 +6,8 @@ import pandas as pd
 import pytest
 
 from pragmatic.sim import cli, labs, simulate, simulate_scenario
-from pragmatic.sim.grid import Experiment, LabGrid, lab_results
+from pragmatic.sim.grid import Experiment, LabGrid, lab_results, to_table
+from pragmatic.sim.scenarios import REGISTRY, Design
 
 GRID = LabGrid(lab="99-test", seed=7, experiments=(
     Experiment("hetero", "ols-hetero", vary={"n": (10, 20), "gamma": (0.0, 1.0)},
@@ -70,3 +71,19 @@ def test_bad_input_is_one_line_and_exit_code_2(registered, capsys, argv, message
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and message in err
     assert not registered.exists()
+
+
+def test_a_kernel_can_be_swapped_for_a_test_and_changes_the_scores():
+    class ZDesign(Design):  # the plausible wrong kernel: z critical values in place of t
+        def t_crit(self, df):
+            return self.z_crit
+
+    def z_not_t(key, target, params, *, dist, design):
+        z_design = ZDesign(design.level, design.procedures, design.sizes)
+        return REGISTRY["ols-hetero"].replicate(key, target, params, dist=dist, design=z_design)
+
+    swapped = to_table(GRID.run(300, progress=False, kernels={"hetero": z_not_t}))
+    table, _ = lab_results(GRID, reps=300, path="/nonexistent/run.json")
+    hetero = swapped["experiment"] == "hetero"
+    assert (swapped.loc[hetero, "mean_width"] < table.loc[hetero, "mean_width"]).all()
+    assert swapped.loc[~hetero, "coverage"].tolist() == table.loc[~hetero, "coverage"].tolist()

@@ -6,7 +6,6 @@ data-generating process that forgets the confounder, a Wishart draw without the 
 factor 2, sample means drawn with the spread of single observations.
 """
 
-import dataclasses
 import functools
 import re
 from pathlib import Path
@@ -26,17 +25,8 @@ REPS = int(re.search(r"^REPS = ([\d_]+)", PAGE.read_text(), re.M).group(1))
 
 def run_grid(sufficient=None, raw=None):
     """The lab's grid, with the kernel of either route replaced."""
-    kernels = {"growing n": sufficient, "raw data": raw}
-    results = []
-    for experiment in lab.GRID.experiments:
-        if kernels[experiment.name] is not None:
-            experiment = dataclasses.replace(
-                experiment, options={**experiment.options, "kernel": kernels[experiment.name]})
-        for params in experiment.settings():
-            result = experiment.run(experiment.reps(REPS), lab.GRID.seed, lab.GRID.level,
-                                    params, progress=False)
-            results.append({"experiment": experiment.name, "result": result})
-    return to_table({"results": results})
+    kernels = {name: k for name, k in (("growing n", sufficient), ("raw data", raw)) if k}
+    return to_table(lab.GRID.run(REPS, progress=False, kernels=kernels))
 
 
 def failing(findings):

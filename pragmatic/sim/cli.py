@@ -106,8 +106,12 @@ def _add_run_options(p: argparse.ArgumentParser, size: str) -> None:
 
 
 def _add_output_options(p: argparse.ArgumentParser, size: str) -> None:
-    p.add_argument("--chunk", type=_whole(1), help="replications per device call; no effect on "
-                   "results (default: about 2**22 values of intermediates, 64 to 65,536)")
+    p.add_argument("--chunk", type=_whole(1), help="replications per call, split over the "
+                   "devices; no effect on results (default: about 2**22 values of "
+                   "intermediates per device, 64 to 65,536 replications per device)")
+    p.add_argument("--devices", type=_integer,
+                   help="local devices to shard replications over; no effect on results "
+                        "(default: all of the default backend)")
     p.add_argument("--json", action="store_true",
                    help=f"print a JSON list, one object per {size} (default: a table)")
 
@@ -201,7 +205,7 @@ def run_mean(parser, args) -> list[dict]:
     params = {"sigma": args.sigma, "fraction": args.fraction, "outlier_sd": args.outlier_sd}
     return [simulate(args.dist, n, args.reps, args.seed, level=args.level, params=params,
                      procedures=args.procedures or ("t", "z"), boot_reps=args.boot_reps,
-                     chunk=args.chunk)
+                     chunk=args.chunk, devices=args.devices)
             for n in args.n]
 
 
@@ -211,7 +215,8 @@ def run_scenario(spec, parser, args) -> list[dict]:
     params = {param.name: getattr(args, param.name) for param in spec.params}
     return [simulate_scenario(spec.name, args.reps, args.seed, level=args.level,
                               procedures=args.procedures, chunk=args.chunk,
-                              route=getattr(args, "route", "auto"), **(params | {size: value}))
+                              devices=args.devices, route=getattr(args, "route", "auto"),
+                              **(params | {size: value}))
             for value in getattr(args, size)]
 
 

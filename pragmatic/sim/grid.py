@@ -60,18 +60,21 @@ class Experiment:
         return [{**self.fixed, **dict(zip(names, values))}
                 for values in itertools.product(*(self.vary[k] for k in names))]
 
-    def run(self, reps: int, seed: int, level: float, params: dict, progress) -> dict:
-        """One `simulate` or `simulate_scenario` result for one setting."""
+    def run(self, reps: int, seed: int, level: float, params: dict, progress,
+            kernel=None) -> dict:
+        """One `simulate` or `simulate_scenario` result for one setting (`kernel`: a
+        replacement for the scenario's, for tests that feed a lab's checks a broken one)."""
         procedures = self.procedures
+        options = dict(self.options, **({} if kernel is None else {"kernel": kernel}))
         if self.scenario == "mean":
             p = dict(params)
             dist, n = p.pop("dist"), p.pop("n")
             return simulate(dist, n, reps, seed, level=level,
                             params={k: p.pop(k) for k in MEAN_PARAMS if k in p},
                             procedures=procedures or ("t", "z"), progress=progress,
-                            **self.options, **p)
+                            **options, **p)
         return simulate_scenario(self.scenario, reps, seed, level=level, procedures=procedures,
-                                 progress=progress, **self.options, **params)
+                                 progress=progress, **options, **params)
 
     def describe(self) -> dict:
         return {"name": self.name, "scenario": self.scenario,
@@ -98,7 +101,7 @@ class LabGrid:
         def text(values):
             return ", ".join(map(str, values))
         table = pd.DataFrame([
-            {"experiment": e.name, "scenario": e.scenario, **e.fixed,
+            {"experiment": e.name, "scenario": e.scenario, **e.options, **e.fixed,
              **{k: text(v) for k, v in e.vary.items()},
              "procedures": "all" if e.procedures is None else text(e.procedures),
              "replications each": f"{e.reps(reps):,}"}
@@ -112,15 +115,20 @@ class LabGrid:
             "lab": self.lab, "reps": reps, "seed": self.seed, "level": self.level,
             "pragmatic": __version__, "experiments": [e.describe() for e in self.experiments]}))
 
-    def run(self, reps: int, progress: bool | None = None) -> dict:
-        """Every experiment at every setting; one progress bar over all replications."""
+    def run(self, reps: int, progress: bool | None = None, kernels: dict | None = None) -> dict:
+        """Every experiment at every setting; one progress bar over all replications.
+
+        `kernels`: {experiment name: kernel} replacing those scenarios' kernels, for tests; a run
+        with them is never one to save.
+        """
         _check_reps(reps)
         work = [(e, s) for e in self.experiments for s in e.settings()]
         show = sys.stderr.isatty() if progress is None else progress
         results = []
         with _progress_bar(sum(e.reps(reps) for e, _ in work), show) as bar:
             for experiment, params in work:
-                result = experiment.run(experiment.reps(reps), self.seed, self.level, params, bar)
+                result = experiment.run(experiment.reps(reps), self.seed, self.level, params, bar,
+                                        (kernels or {}).get(experiment.name))
                 results.append({"experiment": experiment.name, "result": result})
         return {"settings": self.settings(reps), "versions": versions(),
                 "saved": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
@@ -157,7 +165,8 @@ def to_table(run: dict) -> pd.DataFrame:
         r = item["result"]
         for name, scores in r["results"].items():
             size = {"n": r["n"]} if r["scenario"] == "mean" else {}  # mean's params lack n
-            rows.append({"experiment": item["experiment"], "scenario": r["scenario"],
+            route = {"route": r["route"]} if "route" in r else {}
+            rows.append({"experiment": item["experiment"], "scenario": r["scenario"], **route,
                          **r["params"], **size, "observations": r["n"], "procedure": name,
                          "target": r["target"], "reps": r["reps"], **scores,
                          **r.get("extra", {})})
