@@ -136,6 +136,13 @@ def scenario_parser(spec) -> argparse.ArgumentParser:
     p.add_argument("--procedure", action="append", dest="procedures",
                    help=f"interval to score; repeat for several, in the order to report; allowed: "
                         f"{', '.join(spec.procedures)} (default: all, in that order)")
+    if spec.sufficient is not None:
+        p.add_argument("--route", choices=("auto", "sufficient", "raw"), default="auto",
+                       help="sufficient: draw the sufficient statistics, not the data (cost "
+                            "independent of n; scores only "
+                            f"{', '.join(spec.sufficient_procedures)}); raw: draw the data; "
+                            "auto: sufficient if it scores every procedure asked for "
+                            "(default: %(default)s)")
     _add_output_options(p, f"--{size}")
     return p
 
@@ -158,6 +165,8 @@ def describe(result: dict) -> str:
         data = f"({', '.join(f'{k} = {v:g}' for k, v in result['params'].items())})"
     text = (f"{result['scenario']} {data}, target {result['target']:.6g}; "
             f"{result['reps']:,} replications, seed {result['seed']}, level {result['level']:g}")
+    if result.get("route") == "sufficient":
+        text += ", sufficient statistics drawn in place of the data"
     if any(p.startswith("boot") for p in result["procedures"]):
         text += f", {result['boot_reps']:,} bootstrap resamples"
     for key, value in result.get("extra", {}).items():
@@ -168,15 +177,16 @@ def describe(result: dict) -> str:
 def format_table(results: list[dict], size: str = "n") -> str:
     """One row per procedure and value of the size (`n`, or e.g. `groups`)."""
     wide = max(9, *(len(name) for r in results for name in r["results"]))
+    size_wide = max(6, *(len(str(r["params"].get(size, r["n"]))) for r in results))
     lines = [describe(results[0]),
-             f"{size:>6}  {'procedure':<{wide}} {'coverage':>8} {'se':>7}  {'miss_low':>8} "
+             f"{size:>{size_wide}}  {'procedure':<{wide}} {'coverage':>8} {'se':>7}  {'miss_low':>8} "
              f"{'se':>7}  {'miss_high':>9} {'se':>7}  {'mean_width':>10} {'se':>7}  "
              f"{'median_width':>12}"]
     for r in results:
         value = r["params"].get(size, r["n"])
         for name, s in r["results"].items():
             lines.append(
-                f"{value:>6}  {name:<{wide}} {s['coverage']:>8.4f} {_se(s['mc_se']):>7}  "
+                f"{value:>{size_wide}}  {name:<{wide}} {s['coverage']:>8.4f} {_se(s['mc_se']):>7}  "
                 f"{s['miss_low']:>8.4f} {_se(s['miss_low_mc_se']):>7}  "
                 f"{s['miss_high']:>9.4f} {_se(s['miss_high_mc_se']):>7}  "
                 f"{_width(s['mean_width']):>10} {_se(s['width_mc_se']):>7}  "
@@ -205,7 +215,8 @@ def run_scenario(spec, parser, args) -> list[dict]:
     params = {param.name: getattr(args, param.name) for param in spec.params}
     return [simulate_scenario(spec.name, args.reps, args.seed, level=args.level,
                               procedures=args.procedures, chunk=args.chunk,
-                              devices=args.devices, **(params | {size: value}))
+                              devices=args.devices, route=getattr(args, "route", "auto"),
+                              **(params | {size: value}))
             for value in getattr(args, size)]
 
 

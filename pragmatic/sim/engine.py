@@ -397,14 +397,19 @@ def _check_level_and_procedures(level, procedures, allowed) -> tuple:
 
 def simulate_scenario(scenario: str, reps: int, seed: int, level: float = 0.95,
                       procedures=None, chunk: int | None = None, kernel=None,
-                      progress: bool | None = None, devices=None, **params) -> dict:
+                      progress: bool | None = None, devices=None, route: str = "auto",
+                      **params) -> dict:
     """Coverage, one-sided misses and width of each interval of a registered scenario.
 
     `params` are the scenario's parameters (e.g. n=50, gamma=1.0). Returns one object of the
     JSON list that `python -m pragmatic.sim SCENARIO --json` prints: the same settings and
-    scores as `simulate`, with `params` holding every parameter and `extra` the scenario's
-    extra outputs. `kernel` replaces the scenario's `replicate` (for tests); `devices` is as
-    in `simulate`.
+    scores as `simulate`, with `params` holding every parameter, `route` the kernel that ran
+    and `extra` the scenario's extra outputs. `route`: "raw" draws the data; "sufficient" draws
+    the sufficient statistics, where the scenario has such a kernel and it scores every
+    procedure asked for; "auto" is sufficient where it can be, else raw (`Scenario.route`).
+    Without `procedures`, every procedure of the scenario (of its sufficient route, if that is
+    asked for). `kernel` replaces the chosen route's kernel (for tests); `devices` is as in
+    `simulate`.
     """
     from .scenarios import REGISTRY, Design
     _check(scenario in REGISTRY and REGISTRY[scenario].cli is None,
@@ -412,20 +417,28 @@ def simulate_scenario(scenario: str, reps: int, seed: int, level: float = 0.95,
            f"{', '.join(name for name, s in REGISTRY.items() if s.cli is None)}")
     spec = REGISTRY[scenario]
     resolved = spec.resolve(params)
-    procedures = _check_level_and_procedures(
-        level, spec.procedures if procedures is None else procedures, spec.procedures)
+    if procedures is None:  # all the scenario's, or all the sufficient route's
+        procedures = (spec.sufficient_procedures if route == "sufficient" and spec.sufficient
+                      else spec.procedures)
+    procedures = _check_level_and_procedures(level, procedures, spec.procedures)
     _check_count("reps", reps, 1, MAX_REPS)
     _check_count("seed", seed, 0, 2**32 - 1)
+    route = spec.route(procedures, route)
     observations = spec.observations(resolved)
     devices = resolve_devices(devices)
-    if chunk is None:
-        chunk = int(min(65_536, max(64, 2**22 // (4 * observations)))) * len(devices)
+    if chunk is None:  # the sufficient route: a few values per replication, little padding
+        chunk = (4096 if route == "sufficient"
+                 else int(min(65_536, max(64, 2**22 // (4 * observations))))) * len(devices)
     _check_count("chunk", chunk, 1, 2**24)
     design = Design(float(level), procedures,
                     tuple((p.name, resolved[p.name]) for p in spec.params if p.whole))
     jparams = {p.name: jnp.float32(resolved[p.name]) for p in spec.params if not p.whole}
+    if route == "sufficient":  # sizes as values, not shapes: one compilation for every n
+        jparams |= {k: jnp.float32(v) for k, v in spec.sufficient_inputs(resolved, design).items()}
+        design = Design(design.level, procedures)
     target = spec.target(resolved)
-    totals, extras = run_replications(reps, seed, chunk, kernel or spec.replicate, target,
+    kernel = kernel or (spec.sufficient if route == "sufficient" else spec.replicate)
+    totals, extras = run_replications(reps, seed, chunk, kernel, target,
                                       jparams, None, design, progress, width=VMAP_WIDTH,
                                       devices=devices)
     names = sorted(totals, key=lambda name: (procedures + (name,)).index(name))
@@ -436,7 +449,8 @@ def simulate_scenario(scenario: str, reps: int, seed: int, level: float = 0.95,
     return {
         "scenario": scenario, "n": observations, "params": resolved, "target": target,
         "reps": reps, "seed": seed, "level": design.level, "procedures": list(procedures),
-        "dtype": "float32", "width_quantile_rel_resolution": WIDTH_QUANTILE_REL_RESOLUTION,
+        "route": route, "dtype": "float32",
+        "width_quantile_rel_resolution": WIDTH_QUANTILE_REL_RESOLUTION,
         "versions": versions(devices),
         "results": {name: totals[name].summary(reps) for name in names},
         "extra": extra,
