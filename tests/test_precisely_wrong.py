@@ -3,7 +3,8 @@
 The grid runs at the lab's own default size (REPS below is the lab's), because a check only has
 power at the size it is run at. Each wrong kernel is a mistake a careful person could make: a
 data-generating process that forgets the confounder, a Wishart draw without the chi-square's
-factor 2, sample means drawn with the spread of single observations.
+factor 2, sample means drawn with the spread of single observations; and a planted table in
+which the informative prior was forgotten (its interval is the flat one).
 """
 
 import functools
@@ -11,6 +12,7 @@ import re
 from pathlib import Path
 
 import jax.numpy as jnp
+import pandas as pd
 import pytest
 
 from pragmatic.sim.checks import assert_findings, table
@@ -85,3 +87,19 @@ def test_means_with_the_wrong_spread_fail():
     assert "C = 0.2, n = 1e+02: the short model's held-out MSE is its expected value" in \
         failing(findings)
     assert "C = 0.2, n = 1e+03: the routes agree on heldout_mse_short" in failing(findings)
+
+
+def test_a_forgotten_prior_fails(real):
+    """Planted: the bayes-prior rows carry the flat prior's interval, as a kernel that ignored
+    `prior_weight` would report. The claims that the prior helps at n = 10^2 fail."""
+    planted = real.copy()
+    scores = ["coverage", "mc_se", "miss_low", "miss_high", "mean_width", "width_mc_se"]
+    prior = planted["procedure"] == "bayes-prior"
+    flat = planted.loc[planted["procedure"] == "classical"].set_index(
+        ["experiment", "n", "confounding"])[scores]
+    keys = pd.MultiIndex.from_frame(planted.loc[prior, ["experiment", "n", "confounding"]])
+    planted.loc[prior, scores] = flat.loc[keys].to_numpy()
+    failed = failing(table(lab.prior_findings(planted)))
+    assert failed == {"C = 0.2, n = 1e+02: the informative prior covers more than the flat one",
+                      "C = 0.2, n = 1e+02: the informative prior's interval is narrower than "
+                      "the flat one"}, failed

@@ -143,13 +143,16 @@ def prediction_findings(table: pd.DataFrame, c: float = SHOWN) -> list[dict]:
 
 
 def prior_findings(table: pd.DataFrame, c: float = SHOWN) -> list[dict]:
-    """An informative prior centred on the truth helps at n = 10^2 and not at all from 10^4:
-    the likelihood dominates."""
+    """An informative prior centred on the truth helps at n = 10^2 (it covers more, with a
+    narrower interval) and not at all from 10^4: the likelihood dominates."""
     small = NS[0]
     prior, flat = (cell(table, "growing n", p, small, c) for p in ("bayes-prior", "classical"))
     rows = [_finding(f"C = {c:g}, n = {small:.0e}: the informative prior covers more than the "
                      "flat one", prior["coverage"] - flat["coverage"],
-                     math.hypot(prior["mc_se"], flat["mc_se"]), above=0)]
+                     math.hypot(prior["mc_se"], flat["mc_se"]), above=0),
+            _finding(f"C = {c:g}, n = {small:.0e}: the informative prior's interval is narrower "
+                     "than the flat one", flat["mean_width"] - prior["mean_width"],
+                     math.hypot(prior["width_mc_se"], flat["width_mc_se"]), above=0)]
     for n in NS[2:]:
         cov, se = share(cell(table, "growing n", "bayes-prior", n, c))
         rows.append(_finding(f"C = {c:g}, n = {n:.0e}: the informative prior's interval covers "
