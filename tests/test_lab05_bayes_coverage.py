@@ -7,8 +7,9 @@
 - The draws: errors with mean 0 and variance 1 whatever the knob, (theta, sigma) from the prior.
 - Chunk independence and one-line errors, as tests/test_scenarios.py does for the others.
 - The lab's checks pass on the real kernel and fail on a kernel that forgets the prior's share of
-  the posterior variance (run at the lab's own size, where the checks must have their power),
-  and on a planted table in which the Bayesian intervals survive a violation.
+  the posterior variance and on one that uses the normal quantile in place of Student t's (both
+  run at the lab's own size, where the checks must have their power), and on a planted table in
+  which the Bayesian intervals survive a violation.
 
 Coverage checks use fixed seeds and 4 Monte Carlo standard errors: regression tests of known
 results, not hypothesis tests.
@@ -272,9 +273,9 @@ def test_bad_input_is_named_in_a_clear_error(name, args, message):
 
 # --- the lab's findings, and kernels that must fail them --------------------------------------
 
-def forgets_prior_variance(key, target, params, *, dist, design):
-    """Wrong: the posterior centre is shrunk towards the prior mean, but the half-widths use the
-    data's information alone (n, not n + k0), as if the prior added nothing to the precision."""
+def _the_mean_by_hand(key, target, params, design):
+    """The real replicate of conjugate-mean, by hand: its truth, its right intervals, and the
+    pieces of the posterior a mutant rewires (centre, s_n^2, k_n)."""
     n, nu0 = design["n"], design["prior_df"]
     z = jax.random.normal(key, (nu0 + 1 + 2 * n,))  # the draws of the real replicate
     theta, sigma = truth(z[:nu0 + 1], target, params)
@@ -284,10 +285,26 @@ def forgets_prior_variance(key, target, params, *, dist, design):
     kn = k0 + n
     centre = (k0 * params["prior_mean"] + n * xbar) / kn
     s2n = (nu0 + rss + k0 * n / kn * (xbar - params["prior_mean"]) ** 2) / (nu0 + n)
+    return theta, sigma, right, centre, s2n, kn
+
+
+def forgets_prior_variance(key, target, params, *, dist, design):
+    """Wrong: the posterior centre is shrunk towards the prior mean, but the half-widths use the
+    data's information alone (n, not n + k0), as if the prior added nothing to the precision."""
+    n, nu0 = design["n"], design["prior_df"]
+    theta, sigma, right, centre, s2n, _ = _the_mean_by_hand(key, target, params, design)
     half = {"bayes-known": design.z_crit * sigma / jnp.sqrt(n),
             "bayes-nig": design.t_crit(nu0 + n) * jnp.sqrt(s2n / n)}
     wrong = {**right, **{p: (centre - h, centre + h) for p, h in half.items()}}
     return score(wrong, theta)
+
+
+def normal_quantile_for_t(key, target, params, *, dist, design):
+    """Wrong: the normal-inverse-gamma interval uses the normal quantile in place of Student t's
+    on nu0 + n degrees of freedom (the plausible slip of COURSE.md); the others are right."""
+    theta, _, right, centre, s2n, kn = _the_mean_by_hand(key, target, params, design)
+    half = design.z_crit * jnp.sqrt(s2n / kn)
+    return score({**right, "bayes-nig": (centre - half, centre + half)}, theta)
 
 
 def run(experiments, reps, kernel=None):
@@ -327,6 +344,18 @@ def test_a_kernel_that_forgets_the_prior_variance_fails_at_every_n():
         assert f"theta from the prior, n = {n}: z covers at 0.95" not in bad
     bad = failing(table(lab.wrong_prior_findings(t)))
     assert any(claim.startswith("wrong prior, n = 2: bayes-known covers 0.71") for claim in bad)
+
+
+def test_a_kernel_with_the_normal_quantile_for_t_fails_at_every_n():
+    """At the lab's size: under the prior predictive the mutant covers 2 F(1.96) - 1 with F the
+    t distribution on nu0 + n degrees of freedom: 0.926 at n = 2, and 0.948 at n = 128, 0.0020
+    or about 6 standard errors short of 0.95. Only the normal-inverse-gamma claims fail."""
+    t = run(["calibration"], reps=REPS, kernel=normal_quantile_for_t)
+    bad = failing(table(lab.calibration_findings(t)))
+    for n in lab.NS:
+        assert f"theta from the prior, n = {n}: bayes-nig covers at 0.95" in bad
+        for procedure in ("bayes-known", "z", "t"):
+            assert f"theta from the prior, n = {n}: {procedure} covers at 0.95" not in bad
 
 
 def test_a_planted_table_where_bayes_survives_a_violation_fails():
