@@ -6,12 +6,14 @@ default sizes, because a check only has power at the size it is run at: the z-fo
 fail the control at every n up to 100, where its shortfall is only 0.0028.
 """
 
+import jax
 import numpy as np
 import pandas as pd
 import pytest
 import statsmodels.api as sm
 from scipy import integrate, optimize, stats
 
+from pragmatic.data import load
 from pragmatic.sim import simulate_scenario
 from pragmatic.sim.checks import assert_findings, table
 from pragmatic.sim.grid import lab_results, to_table
@@ -21,6 +23,7 @@ from pragmatic.sim.scenarios._ols import score, slope_intervals
 
 REPS = 40_000  # the lab's REPS
 FAN_MODEL_REPS = round(REPS * lab.FAN_MODEL_FACTOR)
+ENGEL_REPS = REPS // 2  # the lab's ENGEL_REPS
 
 
 class _ZDesign:
@@ -66,11 +69,24 @@ def failing(findings):
     return set(findings.loc[~findings["holds"], "claim"])
 
 
+def engel_design():
+    """Engel's incomes (thousands of francs) and the spread the page simulates at them: a power
+    of income, the power estimated as the slope of log|residual| on log income."""
+    engel = load("engel")
+    income, food = engel["income"].to_numpy() / 1000, engel["foodexp"].to_numpy() / 1000
+    resid = sm.OLS(food, sm.add_constant(income)).fit().resid
+    v = np.log(income) - np.log(income).mean()
+    return income, income ** (v @ np.log(np.abs(resid)) / (v @ v))
+
+
 def test_the_real_kernel_passes():
     grid, _ = lab_results(lab.GRID, reps=REPS, path="/nonexistent/run.json", progress=False)
-    fits = [lab.fan_model_coverage(n, g, FAN_MODEL_REPS) for n, g in lab.FAN_MODEL_SETTINGS]
+    fits = [lab.fan_model_coverage(n, g, FAN_MODEL_REPS, spread=s)
+            for n, g, s in lab.FAN_MODEL_SETTINGS]
+    at_engel = lab.fixed_design(*engel_design(), reps=ENGEL_REPS)
     findings = table(lab.control_findings(grid) + lab.fan_findings(grid)
-                     + lab.fan_model_findings(pd.DataFrame(fits)))
+                     + lab.fan_model_findings(pd.DataFrame(fits))
+                     + lab.engel_findings(at_engel, grid))
     assert findings["holds"].all(), failing(findings)
     assert_findings(findings)
 
@@ -121,6 +137,50 @@ def test_a_fan_model_with_a_dogmatic_prior_fails():
     for n in (10, 50):
         assert f"fan model, gamma = 1, n = {n}: the posterior interval does not cover less " \
                "than 0.94" in wrong
+
+
+def test_a_v_shaped_world_without_its_v_fails():
+    """Wrong: the misspecified world drawn with a constant spread (gamma = 0). The fan model is
+    then right, covers about 0.95, and the checks that say it fails must fail."""
+    fits = pd.DataFrame([lab.fan_model_coverage(50, 0.0, FAN_MODEL_REPS, spread="V")])
+    wrong = failing(table(lab.fan_model_findings(fits)))
+    label = "fan model, gamma = 0, n = 50, V-shaped spread"
+    assert f"{label}: the posterior interval covers less than 0.95" in wrong
+    assert f"{label}: least squares with HC3 covers more than the fan model" in wrong
+
+
+def test_engel_checks_fail_on_a_normal_design():
+    """Wrong: the simulation run at a normal design of engel's size, mean and spread of income
+    (the grid's kind of x) instead of at engel's own incomes; the spread grows as on the grid."""
+    income, _ = engel_design()
+    x = income.mean() + income.std() * np.random.default_rng(lab.SEED).standard_normal(len(income))
+    z = (x - x.mean()) / x.std()
+    at_normal = lab.fixed_design(x, np.exp(0.5 * z), reps=ENGEL_REPS)
+    wrong = failing(table(lab.engel_findings(at_normal, grid_table(None, [500], ("fan",)))))
+    assert "engel's incomes: HC3 covers less than 0.95" in wrong
+    assert "classical covers less at engel's incomes than on the grid (gamma = 0.5, n = 500)" \
+        in wrong
+
+
+def test_v_draw_is_the_scenario_draw_with_a_v():
+    key = jax.random.key(7)
+    for a, b in zip(lab.v_draw(key, 20, 0.0), ols_hetero.draw(key, 20, 0.0)):
+        np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+    x, y = lab.v_draw(key, 20, 0.7)
+    _, y_fan = ols_hetero.draw(key, 20, 0.7)
+    e = (np.asarray(y_fan) - 1 - 2 * np.asarray(x)) / np.exp(0.7 * np.asarray(x))
+    np.testing.assert_allclose(np.asarray(y), 1 + 2 * np.asarray(x)
+                               + np.exp(0.7 * np.abs(np.asarray(x))) * e, rtol=1e-5, atol=1e-5)
+
+
+def test_the_weighted_fit_with_hc3_is_statsmodels_wls():
+    x, y = one_dataset()
+    resid = sm.OLS(y, sm.add_constant(x)).fit().resid
+    gamma_hat = sm.OLS(np.log(np.abs(resid)), sm.add_constant(x)).fit().params[1]
+    wls = sm.WLS(y, sm.add_constant(x), weights=np.exp(-2 * gamma_hat * x)).fit(
+        cov_type="HC3", use_t=True)
+    np.testing.assert_allclose(lab.weighted_hc3_interval(x, y, x), wls.conf_int(0.05)[1],
+                               rtol=0, atol=1e-8)
 
 
 # --- the fan model's closed form --------------------------------------------------------------

@@ -12,6 +12,10 @@ Outside the engine:
   grow with a covariate v, sd_i = sigma exp(gamma v_i), under a flat prior on the line and on
   log sigma and a normal prior on gamma. Given gamma the posterior is closed form (weighted least
   squares and Student's t); gamma is integrated out on a grid.
+- `weighted_hc3_interval`: its frequentist relative, weighted least squares with weights
+  exp(-2 gamma-hat v_i) estimated from the residuals, and an HC3 standard error on the weighted
+  fit. `fan_model_coverage` runs both beside least squares (classical and HC3) on the same
+  datasets, from the grid's world and from one whose spread the fan model cannot express.
 - `fixed_design`: the coverage of the scenario's intervals when x is a real design (engel's
   incomes) and only the noise is simulated.
 """
@@ -23,6 +27,7 @@ from functools import partial
 import jax
 import jax.numpy as jnp
 import numpy as np
+import pandas as pd
 from scipy import special, stats
 
 from ..checks import TOL, _cell, _difference, _finding, _share
@@ -37,8 +42,13 @@ PROCEDURES = ("classical", "HC0", "HC3", "bayes-flat")
 CONTROL_FACTOR = 8  # the control runs 8 x REPS where it can tell t from z (n <= 100)
 SMALL_N = 100  # HC0's small-sample shortfall is claimed up to here
 HC3_FLOOR = 0.94  # "holds up": never covers less than 0.95 - 0.01
-FAN_MODEL_SETTINGS = ((10, 0.0), (10, 1.0), (50, 1.0))  # (n, gamma) for the Bayesian fan model
+# (n, gamma, spread) for the Bayesian fan model. "fan": sd = exp(gamma x), the grid's world and
+# the model's own form; "V": sd = exp(gamma |x|), a spread its variance function cannot express.
+FAN_MODEL_SETTINGS = ((10, 0.0, "fan"), (10, 1.0, "fan"), (50, 1.0, "fan"), (50, 1.0, "V"))
 FAN_MODEL_FACTOR = 1 / 20  # its replications, per REPS: it is fitted by numerical integration
+# The intervals run on the fan model's datasets, as `fan_model_coverage` names them.
+COMPARED = {"": "fan model (Bayes)", "wls_": "weighted LS + HC3", "hc3_": "least squares + HC3",
+            "classical_": "classical"}
 
 GRID = LabGrid(lab="02-heteroskedasticity", seed=SEED, experiments=(
     Experiment("control", "ols-hetero", vary={"n": tuple(n for n in NS if n <= SMALL_N)},
@@ -101,17 +111,43 @@ def fan_findings(table, level: float = 0.95) -> list[dict]:
 
 
 def fan_model_findings(fits, level: float = 0.95) -> list[dict]:
-    """The Bayesian fan model, checked like any interval: it holds up as HC3 does (never below
-    0.94), and where there is a fan it is narrower than HC3 on most datasets."""
+    """The Bayesian fan model, checked like any interval. In its own world ("fan") it holds up
+    as HC3 does (never below 0.94), and where there is a fan it is narrower than HC3 on most
+    datasets. Where its variance function is wrong ("V") it covers less than 0.95, and less than
+    least squares with HC3 on the same datasets."""
     rows = []
     for row in fits.itertuples():
-        rows.append(_finding(f"fan model, gamma = {row.gamma:g}, n = {row.n}: the posterior "
-                             f"interval does not cover less than {HC3_FLOOR}", row.coverage,
-                             row.mc_se, not_below=HC3_FLOOR))
-        if row.gamma > 0:
-            rows.append(_finding(f"fan model, gamma = {row.gamma:g}, n = {row.n}: narrower "
-                                 "than HC3 on more than half of the datasets",
-                                 row.narrower_than_hc3 - 0.5, row.narrower_mc_se, above=0))
+        spread = getattr(row, "spread", "fan")
+        label = f"fan model, gamma = {row.gamma:g}, n = {row.n}"
+        if spread == "fan":
+            rows.append(_finding(f"{label}: the posterior interval does not cover less than "
+                                 f"{HC3_FLOOR}", row.coverage, row.mc_se, not_below=HC3_FLOOR))
+            if row.gamma > 0:
+                rows.append(_finding(f"{label}: narrower than HC3 on more than half of the "
+                                     "datasets", row.narrower_than_hc3 - 0.5,
+                                     row.narrower_mc_se, above=0))
+        else:
+            label += f", {spread}-shaped spread"
+            rows.append(_finding(f"{label}: the posterior interval covers less than {level}",
+                                 level - row.coverage, row.mc_se, above=0))
+            rows.append(_finding(f"{label}: least squares with HC3 covers more than the fan "
+                                 "model", *_difference((row.hc3_coverage, row.hc3_mc_se),
+                                                       (row.coverage, row.mc_se)), above=0))
+    return rows
+
+
+def engel_findings(at_engel: dict, table, level: float = 0.95) -> list[dict]:
+    """Simulated noise at engel's real incomes (`fixed_design`), spread a power of income: every
+    interval covers less than the grid's normal design suggests, even HC3."""
+    grid = {p: _cell(table, p, n=max(NS), gamma=0.5) for p in ("classical", "HC0", "HC3")}
+    rows = [_finding(f"engel's incomes: HC3 covers less than {level}",
+                     level - at_engel["HC3"]["coverage"], at_engel["HC3"]["mc_se"], above=0),
+            _finding("engel's incomes: HC0 covers less than HC3",
+                     *_difference(_share(at_engel["HC3"]), _share(at_engel["HC0"])), above=0)]
+    for p in ("classical", "HC0", "HC3"):
+        rows.append(_finding(f"{p} covers less at engel's incomes than on the grid (gamma = 0.5, "
+                             f"n = {max(NS)})",
+                             *_difference(_share(grid[p]), _share(at_engel[p])), above=0))
     return rows
 
 
@@ -225,37 +261,92 @@ def _shares(below, above, width) -> dict:
     return out
 
 
-def simulated_datasets(n: int, gamma: float, reps: int, seed: int = SEED):
+def weighted_hc3_interval(x, y, v, level: float = 0.95):
+    """Feasible weighted least squares with an HC3 standard error: the frequentist relative of
+    the fan model. gamma-hat is the least-squares slope of log|e_i| on v_i (e_i the residuals
+    of the unweighted line, the page's fan measure), the weights are exp(-2 gamma-hat v_i), and
+    HC3 is computed on the weighted fit as statsmodels' WLS(...).fit(cov_type="HC3") does;
+    t critical values with n - 2 d.f. Arrays (..., n) in; the interval's ends (...) out."""
+    x, y, v = np.broadcast_arrays(*(np.asarray(a, dtype=np.float64) for a in (x, y, v)))
+    n = x.shape[-1]
+    xc = x - x.mean(axis=-1, keepdims=True)
+    slope = np.sum(xc * y, axis=-1, keepdims=True) / np.sum(xc * xc, axis=-1, keepdims=True)
+    resid = y - y.mean(axis=-1, keepdims=True) - slope * xc
+    vc = v - v.mean(axis=-1, keepdims=True)
+    gamma_hat = (np.sum(vc * np.log(np.abs(resid)), axis=-1, keepdims=True)
+                 / np.sum(vc * vc, axis=-1, keepdims=True))
+    w = np.exp(-2 * gamma_hat * vc)
+    sw = np.sum(w, axis=-1, keepdims=True)
+    dx = x - np.sum(w * x, axis=-1, keepdims=True) / sw
+    sxx = np.sum(w * dx * dx, axis=-1, keepdims=True)
+    slope = np.sum(w * dx * y, axis=-1, keepdims=True) / sxx
+    resid = y - np.sum(w * y, axis=-1, keepdims=True) / sw - slope * dx
+    leverage = w / sw + w * dx * dx / sxx  # of the whitened design
+    se = np.sqrt(np.sum((w * dx / sxx) ** 2 * resid**2 / (1 - leverage) ** 2, axis=-1))
+    half = stats.t.ppf((1 + level) / 2, n - 2) * se
+    return slope[..., 0] - half, slope[..., 0] + half
+
+
+def v_draw(key, n, gamma):
+    """`ols_hetero.draw` with the same random numbers but a V-shaped spread, exp(gamma |x|)."""
+    k_x, k_e = jax.random.split(key)
+    x = jax.random.normal(k_x, (n,))
+    return x, 1 + 2 * x + jnp.exp(gamma * jnp.abs(x)) * jax.random.normal(k_e, (n,))
+
+
+def simulated_datasets(n: int, gamma: float, reps: int, seed: int = SEED, spread: str = "fan"):
     """Datasets 0, ..., reps - 1 of the grid's cell (n, gamma): the engine's keys
-    (fold_in(key(seed), i)) and the scenario's own draw."""
-    x, y = _draws(jax.random.key(seed), jnp.float32(gamma), n=n, reps=reps)
+    (fold_in(key(seed), i)) and the scenario's own draw; spread="V" swaps in `v_draw`."""
+    x, y = _draws(jax.random.key(seed), jnp.float32(gamma), n=n, reps=reps, spread=spread)
     return np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
 
 
-@partial(jax.jit, static_argnames=("n", "reps"))
-def _draws(root, gamma, *, n, reps):
+@partial(jax.jit, static_argnames=("n", "reps", "spread"))
+def _draws(root, gamma, *, n, reps, spread):
+    draw = {"fan": ols_hetero.draw, "V": v_draw}[spread]
     index = jnp.arange(reps, dtype=jnp.uint32)
     keys = jax.vmap(jax.random.fold_in, in_axes=(None, 0))(root, index)
-    return jax.vmap(lambda k: ols_hetero.draw(k, n, gamma))(keys)
+    return jax.vmap(lambda k: draw(k, n, gamma))(keys)
 
 
 @partial(jax.jit, static_argnames=("design",))
-def _hc3_widths(x, y, *, design):
-    low, high = jax.vmap(lambda a, b: slope_intervals(a, b, design, ("HC3",))["HC3"])(x, y)
-    return high - low
+def _ols_intervals(x, y, *, design):
+    return jax.vmap(lambda a, b: slope_intervals(a, b, design, design.procedures))(x, y)
 
 
 def fan_model_coverage(n: int, gamma: float, reps: int, seed: int = SEED,
-                       level: float = 0.95, prior_sd: float = 1.0) -> dict:
-    """The fan model's interval on the grid's own datasets (v = x), beside HC3 on the same ones."""
-    x, y = simulated_datasets(n, gamma, reps, seed)
-    lower, upper = fan_model_interval(x, y, x, level=level, prior_sd=prior_sd)
-    hc3_width = _hc3_widths(jnp.asarray(x, jnp.float32), jnp.asarray(y, jnp.float32),
-                            design=Design(level, ("HC3",), (("n", n),)))
-    share = float(np.mean((upper - lower) < np.asarray(hc3_width, dtype=np.float64)))
-    return {"n": n, "gamma": gamma, **_shares(upper < 2.0, lower > 2.0, upper - lower),
-            "narrower_than_hc3": share,
-            "narrower_mc_se": float(np.sqrt(max(share * (1 - share), 1 / reps) / reps))}
+                       level: float = 0.95, prior_sd: float = 1.0, spread: str = "fan") -> dict:
+    """The fan model's interval (v = x) on datasets 0, ..., reps - 1 of the world (n, gamma,
+    spread), and on the same datasets the weighted fit with HC3 (keys prefixed wls_), least
+    squares with HC3 (hc3_) and the classical interval (classical_): coverage, misses, width
+    quartiles, and the share of datasets on which each is narrower than least squares + HC3."""
+    x, y = simulated_datasets(n, gamma, reps, seed, spread)
+    ends = {"": fan_model_interval(x, y, x, level=level, prior_sd=prior_sd),
+            "wls_": weighted_hc3_interval(x, y, x, level=level)}
+    design = Design(level, ("classical", "HC3"), (("n", n),))
+    ols = _ols_intervals(jnp.asarray(x, jnp.float32), jnp.asarray(y, jnp.float32), design=design)
+    for name, prefix in (("HC3", "hc3_"), ("classical", "classical_")):
+        ends[prefix] = tuple(np.asarray(end, dtype=np.float64) for end in ols[name])
+    hc3_width = ends["hc3_"][1] - ends["hc3_"][0]
+    out = {"n": n, "gamma": gamma, "spread": spread}
+    for prefix, (lower, upper) in ends.items():
+        share = float(np.mean((upper - lower) < hc3_width))
+        results = {**_shares(upper < 2.0, lower > 2.0, upper - lower),
+                   "narrower_than_hc3": share,
+                   "narrower_mc_se": float(np.sqrt(max(share * (1 - share), 1 / reps) / reps))}
+        out.update({prefix + key: value for key, value in results.items()})
+    return out
+
+
+def comparison(fits) -> pd.DataFrame:
+    """The fits of `fan_model_coverage`, one row per world and interval (as `COMPARED` names
+    them), with its coverage, misses, width quartiles and the share narrower than least
+    squares + HC3."""
+    keys = ("coverage", "mc_se", "miss_low", "miss_high", "width_q25", "width_median",
+            "width_q75", "narrower_than_hc3")
+    return pd.DataFrame([{"n": f["n"], "gamma": f["gamma"], "spread": f["spread"],
+                          "interval": name, **{k: f[prefix + k] for k in keys}}
+                         for f in fits.to_dict("records") for prefix, name in COMPARED.items()])
 
 
 # --- a real design, simulated noise ---------------------------------------------------------
@@ -281,6 +372,7 @@ def fixed_design(x, sd, reps: int, seed: int = SEED, level: float = 0.95,
 
 
 __all__ = ["GRID", "SEED", "NS", "GAMMAS", "PROCEDURES", "FAN_MODEL_SETTINGS",
-           "FAN_MODEL_FACTOR", "TOL", "control_findings", "fan_findings", "fan_model_findings",
-           "weighted_fit", "fan_model_posterior", "fan_model_interval", "mixture_quantile",
-           "fan_model_coverage", "simulated_datasets", "fixed_design"]
+           "FAN_MODEL_FACTOR", "COMPARED", "TOL", "control_findings", "fan_findings",
+           "fan_model_findings", "engel_findings", "weighted_fit", "fan_model_posterior",
+           "fan_model_interval", "mixture_quantile", "weighted_hc3_interval", "v_draw",
+           "fan_model_coverage", "comparison", "simulated_datasets", "fixed_design"]
