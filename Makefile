@@ -5,12 +5,12 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 JB := $(BIN)/jupyter-book build -W -n --keep-going
 # What the executed pages depend on besides their own code: a change here clears the cache.
-CACHE_DEPS := requirements.txt $(shell find pragmatic -name '*.py' 2>/dev/null) $(shell find datasets -type f 2>/dev/null)
+CACHE_DEPS := requirements.txt $(shell find pragmatic -name '*.py' 2>/dev/null) $(shell find datasets results -type f 2>/dev/null)
 CACHE_STAMP := _build/.cache-stamp
 # JupyterLab opens the .md pages as notebooks (jupytext) and renders their MyST (jupyterlab-myst).
 LAB_SETTINGS := $(VENV)/share/jupyter/lab/settings
 
-.PHONY: env book book-student test bench bench-samplers lab clean
+.PHONY: env book book-student test bench bench-samplers gpu-check lab lab-grid clean
 
 env: $(STAMP)
 
@@ -44,12 +44,22 @@ test: env
 lab: env
 	$(BIN)/jupyter lab --notebook-dir=. $(if $(filter 0,$(shell id -u)),--allow-root)
 
+# A lab's whole grid at an instructor's size, saved where the notebook reads it back:
+# make lab-grid LAB=02-heteroskedasticity REPS=100000
+lab-grid: env
+	$(BIN)/python -m pragmatic.sim lab $(LAB) --reps $(REPS)
+
 bench: env
 	$(BIN)/python -m pragmatic.bench
 
 # PyMC's samplers (its own, nutpie, NumPyro) on the chapters' models: about 10 minutes.
 bench-samplers: env
 	$(BIN)/python -m pragmatic.bench_samplers
+
+# The GPU against the CPU (pragmatic.gpu_check): on a GPU machine, with requirements-gpu.txt
+# installed in .venv too. A few minutes; exits 2 with one line where there is no GPU.
+gpu-check: env
+	$(BIN)/python -m pragmatic.gpu_check --out _build/gpu-check.json
 
 clean:
 	rm -rf _build

@@ -1,5 +1,6 @@
 """Command line: `python -m pragmatic.sim SCENARIO [options]`, e.g.
-`python -m pragmatic.sim mean --dist D --n N [--n N ...] --reps R --seed S`.
+`python -m pragmatic.sim mean --dist D --n N [--n N ...] --reps R --seed S`, or
+`python -m pragmatic.sim lab LAB --reps R` for a lab's whole grid (`pragmatic.sim.grid`).
 
 The scenario comes first; its options come from the registry (`pragmatic.sim.scenarios`):
 `mean` has its own parser (`build_parser`), every other scenario one built from its declared
@@ -73,7 +74,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = OneLineParser(prog="python -m pragmatic.sim",
                 description="Coverage of interval procedures, by Monte Carlo in JAX. These are "
                             "the options of the scenario `mean`; `python -m pragmatic.sim "
-                            "SCENARIO --help` shows another's.")
+                            "SCENARIO --help` shows another's; `python -m pragmatic.sim lab "
+                            "--help` runs a lab's whole grid.")
     p.add_argument("scenario", type=_scenario,
                    help=f"what to simulate; allowed: {', '.join(_registry())}")
     p.add_argument("--dist", required=True,
@@ -104,8 +106,12 @@ def _add_run_options(p: argparse.ArgumentParser, size: str) -> None:
 
 
 def _add_output_options(p: argparse.ArgumentParser, size: str) -> None:
-    p.add_argument("--chunk", type=_whole(1), help="replications per device call; no effect on "
-                   "results (default: about 2**22 values of intermediates, 64 to 65,536)")
+    p.add_argument("--chunk", type=_whole(1), help="replications per call, split over the "
+                   "devices; no effect on results (default: about 2**22 values of "
+                   "intermediates per device, 64 to 65,536 replications per device)")
+    p.add_argument("--devices", type=_integer,
+                   help="local devices to shard replications over; no effect on results "
+                        "(default: all of the default backend)")
     p.add_argument("--json", action="store_true",
                    help=f"print a JSON list, one object per {size} (default: a table)")
 
@@ -130,6 +136,13 @@ def scenario_parser(spec) -> argparse.ArgumentParser:
     p.add_argument("--procedure", action="append", dest="procedures",
                    help=f"interval to score; repeat for several, in the order to report; allowed: "
                         f"{', '.join(spec.procedures)} (default: all, in that order)")
+    if spec.sufficient is not None:
+        p.add_argument("--route", choices=("auto", "sufficient", "raw"), default="auto",
+                       help="sufficient: draw the sufficient statistics, not the data (cost "
+                            "independent of n; scores only "
+                            f"{', '.join(spec.sufficient_procedures)}); raw: draw the data; "
+                            "auto: sufficient if it scores every procedure asked for "
+                            "(default: %(default)s)")
     _add_output_options(p, f"--{size}")
     return p
 
@@ -152,6 +165,8 @@ def describe(result: dict) -> str:
         data = f"({', '.join(f'{k} = {v:g}' for k, v in result['params'].items())})"
     text = (f"{result['scenario']} {data}, target {result['target']:.6g}; "
             f"{result['reps']:,} replications, seed {result['seed']}, level {result['level']:g}")
+    if result.get("route") == "sufficient":
+        text += ", sufficient statistics drawn in place of the data"
     if any(p.startswith("boot") for p in result["procedures"]):
         text += f", {result['boot_reps']:,} bootstrap resamples"
     for key, value in result.get("extra", {}).items():
@@ -162,15 +177,16 @@ def describe(result: dict) -> str:
 def format_table(results: list[dict], size: str = "n") -> str:
     """One row per procedure and value of the size (`n`, or e.g. `groups`)."""
     wide = max(9, *(len(name) for r in results for name in r["results"]))
+    size_wide = max(6, *(len(str(r["params"].get(size, r["n"]))) for r in results))
     lines = [describe(results[0]),
-             f"{size:>6}  {'procedure':<{wide}} {'coverage':>8} {'se':>7}  {'miss_low':>8} "
+             f"{size:>{size_wide}}  {'procedure':<{wide}} {'coverage':>8} {'se':>7}  {'miss_low':>8} "
              f"{'se':>7}  {'miss_high':>9} {'se':>7}  {'mean_width':>10} {'se':>7}  "
              f"{'median_width':>12}"]
     for r in results:
         value = r["params"].get(size, r["n"])
         for name, s in r["results"].items():
             lines.append(
-                f"{value:>6}  {name:<{wide}} {s['coverage']:>8.4f} {_se(s['mc_se']):>7}  "
+                f"{value:>{size_wide}}  {name:<{wide}} {s['coverage']:>8.4f} {_se(s['mc_se']):>7}  "
                 f"{s['miss_low']:>8.4f} {_se(s['miss_low_mc_se']):>7}  "
                 f"{s['miss_high']:>9.4f} {_se(s['miss_high_mc_se']):>7}  "
                 f"{_width(s['mean_width']):>10} {_se(s['width_mc_se']):>7}  "
@@ -189,7 +205,7 @@ def run_mean(parser, args) -> list[dict]:
     params = {"sigma": args.sigma, "fraction": args.fraction, "outlier_sd": args.outlier_sd}
     return [simulate(args.dist, n, args.reps, args.seed, level=args.level, params=params,
                      procedures=args.procedures or ("t", "z"), boot_reps=args.boot_reps,
-                     chunk=args.chunk)
+                     chunk=args.chunk, devices=args.devices)
             for n in args.n]
 
 
@@ -199,6 +215,7 @@ def run_scenario(spec, parser, args) -> list[dict]:
     params = {param.name: getattr(args, param.name) for param in spec.params}
     return [simulate_scenario(spec.name, args.reps, args.seed, level=args.level,
                               procedures=args.procedures, chunk=args.chunk,
+                              devices=args.devices, route=getattr(args, "route", "auto"),
                               **(params | {size: value}))
             for value in getattr(args, size)]
 
@@ -208,6 +225,10 @@ def main(argv=None) -> int:
     # The scenario comes first; an unknown one (or none, as with --help alone) goes to mean's
     # parser, which reports it before anything else.
     first = next((a for a in argv if not a.startswith("-")), "mean")
+    if first == "lab":  # a lab's whole grid (pragmatic.sim.grid)
+        from . import grid
+        argv.remove("lab")
+        return grid.main(argv, OneLineParser)
     spec = _registry().get(first)
     size = "n"
     if spec is None or spec.cli is not None:

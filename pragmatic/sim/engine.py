@@ -1,23 +1,27 @@
-"""Plumbing around the kernel: validation, per-replication keys, chunking and exact totals.
+"""Plumbing around the kernel: validation, per-replication keys, chunking, devices and exact totals.
 
 Replication i always gets the key `fold_in(key(seed), i)`; counts are integers, width totals
 are summed in float64 over fixed blocks of replications in index order, and width quantiles
 come from integer counts in a fixed histogram, so a result does not depend on the chunk size.
-Memory is bounded by the chunk, whatever the number of replications.
+Each chunk is sharded over the devices (`jax.shard_map` over a 1-D mesh, one contiguous range
+of replication indices per device), so on one platform it does not depend on the number of
+devices either. Memory is bounded by the chunk, whatever the number of replications.
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
 import platform
 import sys
 from collections import defaultdict
-from functools import partial
+from functools import lru_cache, partial
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pandas as pd
+from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 from .. import __version__
 from .mean import DISTRIBUTIONS, PROCEDURES, Design, replicate
@@ -25,6 +29,7 @@ from .mean import DISTRIBUTIONS, PROCEDURES, Design, replicate
 MAX_REPS = 2**32 - 1  # replication indices are folded into the key as uint32
 BLOCK = 4096  # totals are summed per block of this many replications, in index order
 VMAP_WIDTH = 256  # registered scenarios vmap this many replications at a time (see run_replications)
+AXIS = "reps"  # the one axis of the device mesh: replications
 
 # Width quantiles are read off a fixed histogram of log10(width): 1000 bins per decade from
 # 1e-12 to 1e12. Bin j (1 ... N_BINS) holds widths in (10^(-12 + (j-1)/1000), 10^(-12 + j/1000)];
@@ -94,23 +99,78 @@ def _check_count(name, value, low, high):
 
 # --- running ---------------------------------------------------------------------------------
 
-@partial(jax.jit, static_argnames=("kernel", "dist", "design", "size", "width"))
-def _run_chunk(root, start, target, params, *, kernel, dist, design, size, width=None):
+def resolve_devices(devices=None) -> tuple:
+    """The devices to shard replications over.
+
+    None: every local device of the default backend; a whole number N: the first N of them;
+    or a list of devices of one platform, e.g. `jax.devices("cpu")`, to run on a backend other
+    than the default.
+    """
+    local = jax.local_devices()
+    if devices is None:
+        return tuple(local)
+    if isinstance(devices, (int, np.integer)) or not hasattr(devices, "__iter__"):
+        _check(isinstance(devices, (int, np.integer)) and not isinstance(devices, bool)
+               and 1 <= devices <= len(local),
+               f"devices must be a whole number in [1, {len(local)}] ({len(local)} local "
+               f"{local[0].platform} device{'s' * (len(local) > 1)} present), got {devices!r}")
+        return tuple(local[:int(devices)])
+    devices = tuple(devices)
+    _check(len(devices) > 0 and all(isinstance(d, jax.Device) for d in devices)
+           and len(set(devices)) == len(devices) and len({d.platform for d in devices}) == 1,
+           f"devices must be a whole number or a non-empty list of distinct devices of one "
+           f"platform, got {devices!r}")
+    return devices
+
+
+@lru_cache(maxsize=None)
+def _mesh(devices: tuple) -> Mesh:
+    return Mesh(np.array(devices, dtype=object), (AXIS,))
+
+
+def _shard_map(f, mesh: Mesh):
+    """f mapped over the mesh: every argument replicated, every output split along AXIS.
+
+    `jax.shard_map` where JAX has it (0.7 on), else its experimental predecessor. Its checks
+    of replication are off where it has them: no output is meant to be replicated, and a
+    kernel with a `lax.scan` started from a constant would trip them for nothing (today's
+    kernels pass them too).
+    """
+    spec = dict(mesh=mesh, in_specs=PartitionSpec(), out_specs=PartitionSpec(AXIS))
+    if hasattr(jax, "shard_map"):
+        try:
+            return jax.shard_map(f, check_vma=False, **spec)
+        except TypeError:  # a JAX whose shard_map has no check_vma
+            return jax.shard_map(f, **spec)
+    from jax.experimental.shard_map import shard_map
+    return shard_map(f, check_rep=False, **spec)
+
+
+@partial(jax.jit, static_argnames=("kernel", "dist", "design", "size", "width", "mesh"))
+def _run_chunk(root, start, target, params, *, kernel, dist, design, size, mesh, width=None):
     """Score replications start, ..., start + size - 1 (indices wrap past 2**32 - 1; unused).
 
-    With `width`, the replications are scored `width` at a time in a loop (size must be a
-    multiple of it), so the compiled arithmetic of a replication is the same for every size.
+    Device d of the mesh scores the d-th of its `mesh.size` equal, contiguous parts. With
+    `width`, each device scores its replications `width` at a time in a loop (its part must be
+    a multiple of it), so the compiled arithmetic of a replication is the same for every size
+    and number of devices.
     """
-    index = start + jnp.arange(size, dtype=jnp.uint32)
-    score = partial(kernel, target=target, params=params, dist=dist, design=design)
+    part = size // mesh.size
 
-    def run(index):
-        return jax.vmap(score)(jax.vmap(jax.random.fold_in, in_axes=(None, 0))(root, index))
+    def shard(root, start, target, params):
+        first = start + jnp.uint32(part) * jax.lax.axis_index(AXIS).astype(jnp.uint32)
+        index = first + jnp.arange(part, dtype=jnp.uint32)
+        score = partial(kernel, target=target, params=params, dist=dist, design=design)
 
-    if width is None:
-        return run(index)
-    out = jax.lax.map(run, index.reshape(-1, width))
-    return jax.tree_util.tree_map(lambda v: v.reshape(size, *v.shape[2:]), out)
+        def run(index):
+            return jax.vmap(score)(jax.vmap(jax.random.fold_in, in_axes=(None, 0))(root, index))
+
+        if width is None:
+            return run(index)
+        out = jax.lax.map(run, index.reshape(-1, width))
+        return jax.tree_util.tree_map(lambda v: v.reshape(part, *v.shape[2:]), out)
+
+    return _shard_map(shard, mesh)(root, start, target, params)
 
 
 def default_chunk(design: Design) -> int:
@@ -213,33 +273,40 @@ class _Totals:
         }
 
 
-def versions() -> dict:
+def versions(devices: tuple | None = None) -> dict:
+    """Versions and platform; with `devices`, the platform, number and kind of those used."""
     import jaxlib
-    return {"pragmatic": __version__, "jax": jax.__version__, "jaxlib": jaxlib.__version__,
-            "numpy": np.__version__, "python": platform.python_version(),
-            "backend": jax.default_backend()}
+    out = {"pragmatic": __version__, "jax": jax.__version__, "jaxlib": jaxlib.__version__,
+           "numpy": np.__version__, "python": platform.python_version(),
+           "backend": jax.default_backend()}
+    if devices:
+        out |= {"backend": devices[0].platform, "devices": len(devices),
+                "device_kind": devices[0].device_kind}
+    return out
 
 
 def simulate(dist: str, n: int, reps: int, seed: int, level: float = 0.95, params=None,
              procedures=("t", "z"), boot_reps: int = 199, chunk: int | None = None,
-             kernel=replicate, progress: bool | None = None) -> dict:
+             kernel=replicate, progress: bool | None = None, devices=None) -> dict:
     """Coverage, one-sided misses and width of each interval for one distribution and one n.
 
     Returns one object of the JSON list that `python -m pragmatic.sim mean --json` prints, with
-    the procedures in the order given.
+    the procedures in the order given. `devices` (see `resolve_devices`; default: every local
+    device) changes how fast, never what: `versions` records them.
     """
     params = resolve_params(dist, params)
     design = make_design(n, level, procedures, boot_reps)
     _check_count("reps", reps, 1, MAX_REPS)
     _check_count("seed", seed, 0, 2**32 - 1)
-    chunk = default_chunk(design) if chunk is None else chunk
+    devices = resolve_devices(devices)
+    chunk = default_chunk(design) * len(devices) if chunk is None else chunk
     _check_count("chunk", chunk, 1, 2**24)
     distribution = DISTRIBUTIONS[dist]
     target = distribution.mean(params)
 
     jparams = {k: jnp.float32(v) for k, v in params.items()}
     totals, _ = run_replications(reps, seed, chunk, kernel, target, jparams, distribution,
-                                 design, progress)
+                                 design, progress, devices=devices)
 
     # jax returns dicts with sorted keys; report in the order asked for (a test kernel's extra
     # entries last).
@@ -249,13 +316,14 @@ def simulate(dist: str, n: int, reps: int, seed: int, level: float = 0.95, param
         "target": target, "reps": reps, "seed": seed, "level": design.level,
         "boot_reps": design.boot_reps, "procedures": list(design.procedures),
         "dtype": "float32", "width_quantile_rel_resolution": WIDTH_QUANTILE_REL_RESOLUTION,
-        "versions": versions(),
+        "versions": versions(devices),
         "results": {name: totals[name].summary(reps) for name in names},
     }
 
 
 def run_replications(reps: int, seed: int, chunk: int, kernel, target: float, jparams: dict,
-                     dist, design, progress: bool | None, width: int | None = None):
+                     dist, design, progress: bool | None, width: int | None = None,
+                     devices: tuple | None = None):
     """Run `kernel` over replications 0 ... reps - 1 in chunks, and total what it returns.
 
     The kernel returns {procedure: (miss_low, miss_high, width, degenerate)} and, optionally,
@@ -265,16 +333,21 @@ def run_replications(reps: int, seed: int, chunk: int, kernel, target: float, jp
     multiple of it): XLA may compile a wider vmap to different float arithmetic (seen: a
     residual sum of squares differing in its last bit between 1,024 and 4,096 replications), so
     a fixed width is what makes the scores bit-identical for any chunk size.
+    Each chunk is split evenly over `devices` (default: every local device), so it is rounded
+    up to a multiple of their number (times `width`): each device gets whole vmaps.
     """
-    if width is not None:
-        chunk = -(-chunk // width) * width
-    root = jax.random.key(seed)
+    mesh = _mesh(resolve_devices(devices))
+    unit = mesh.size * (width or 1)
+    chunk = -(-chunk // unit) * unit
+    # The inputs every device reads, replicated on the mesh's devices (whatever the default).
+    root, target, jparams = jax.device_put((jax.random.key(seed), jnp.float32(target), jparams),
+                                           NamedSharding(mesh, PartitionSpec()))
     totals, extras = defaultdict(_Totals), defaultdict(_BlockSums)
     show = sys.stderr.isatty() if progress is None else progress
     with _progress_bar(reps, show) as bar:
         for start in range(0, reps, chunk):
-            out = dict(_run_chunk(root, jnp.uint32(start), jnp.float32(target), jparams,
-                                  kernel=kernel, dist=dist, design=design, size=chunk,
+            out = dict(_run_chunk(root, np.uint32(start), target, jparams, kernel=kernel,
+                                  dist=dist, design=design, size=chunk, mesh=mesh,
                                   width=width))
             used = min(chunk, reps - start)  # the last chunk is padded to keep one compilation
             for name, value in out.pop("extra", {}).items():
@@ -285,7 +358,10 @@ def run_replications(reps: int, seed: int, chunk: int, kernel, target: float, jp
     return totals, extras
 
 
-def _progress_bar(total: int, show: bool):
+def _progress_bar(total: int, show):
+    """A tqdm bar on stderr; `show` may be a bar already open (a lab's whole grid shares one)."""
+    if hasattr(show, "update"):
+        return contextlib.nullcontext(show)
     from tqdm import tqdm
     return tqdm(total=total, disable=not show, file=sys.stderr, unit="rep", unit_scale=True)
 
@@ -321,13 +397,19 @@ def _check_level_and_procedures(level, procedures, allowed) -> tuple:
 
 def simulate_scenario(scenario: str, reps: int, seed: int, level: float = 0.95,
                       procedures=None, chunk: int | None = None, kernel=None,
-                      progress: bool | None = None, **params) -> dict:
+                      progress: bool | None = None, devices=None, route: str = "auto",
+                      **params) -> dict:
     """Coverage, one-sided misses and width of each interval of a registered scenario.
 
     `params` are the scenario's parameters (e.g. n=50, gamma=1.0). Returns one object of the
     JSON list that `python -m pragmatic.sim SCENARIO --json` prints: the same settings and
-    scores as `simulate`, with `params` holding every parameter and `extra` the scenario's
-    extra outputs. `kernel` replaces the scenario's `replicate` (for tests).
+    scores as `simulate`, with `params` holding every parameter, `route` the kernel that ran
+    and `extra` the scenario's extra outputs. `route`: "raw" draws the data; "sufficient" draws
+    the sufficient statistics, where the scenario has such a kernel and it scores every
+    procedure asked for; "auto" is sufficient where it can be, else raw (`Scenario.route`).
+    Without `procedures`, every procedure of the scenario (of its sufficient route, if that is
+    asked for). `kernel` replaces the chosen route's kernel (for tests); `devices` is as in
+    `simulate`.
     """
     from .scenarios import REGISTRY, Design
     _check(scenario in REGISTRY and REGISTRY[scenario].cli is None,
@@ -335,19 +417,30 @@ def simulate_scenario(scenario: str, reps: int, seed: int, level: float = 0.95,
            f"{', '.join(name for name, s in REGISTRY.items() if s.cli is None)}")
     spec = REGISTRY[scenario]
     resolved = spec.resolve(params)
-    procedures = _check_level_and_procedures(
-        level, spec.procedures if procedures is None else procedures, spec.procedures)
+    if procedures is None:  # all the scenario's, or all the sufficient route's
+        procedures = (spec.sufficient_procedures if route == "sufficient" and spec.sufficient
+                      else spec.procedures)
+    procedures = _check_level_and_procedures(level, procedures, spec.procedures)
     _check_count("reps", reps, 1, MAX_REPS)
     _check_count("seed", seed, 0, 2**32 - 1)
+    route = spec.route(procedures, route)
     observations = spec.observations(resolved)
-    chunk = int(min(65_536, max(64, 2**22 // (4 * observations)))) if chunk is None else chunk
+    devices = resolve_devices(devices)
+    if chunk is None:  # the sufficient route: a few values per replication, little padding
+        chunk = (4096 if route == "sufficient"
+                 else int(min(65_536, max(64, 2**22 // (4 * observations))))) * len(devices)
     _check_count("chunk", chunk, 1, 2**24)
     design = Design(float(level), procedures,
                     tuple((p.name, resolved[p.name]) for p in spec.params if p.whole))
     jparams = {p.name: jnp.float32(resolved[p.name]) for p in spec.params if not p.whole}
+    if route == "sufficient":  # sizes as values, not shapes: one compilation for every n
+        jparams |= {k: jnp.float32(v) for k, v in spec.sufficient_inputs(resolved, design).items()}
+        design = Design(design.level, procedures)
     target = spec.target(resolved)
-    totals, extras = run_replications(reps, seed, chunk, kernel or spec.replicate, target,
-                                      jparams, None, design, progress, width=VMAP_WIDTH)
+    kernel = kernel or (spec.sufficient if route == "sufficient" else spec.replicate)
+    totals, extras = run_replications(reps, seed, chunk, kernel, target,
+                                      jparams, None, design, progress, width=VMAP_WIDTH,
+                                      devices=devices)
     names = sorted(totals, key=lambda name: (procedures + (name,)).index(name))
     extra = dict(spec.extra(resolved))
     for name, sums in sorted(extras.items()):
@@ -356,8 +449,9 @@ def simulate_scenario(scenario: str, reps: int, seed: int, level: float = 0.95,
     return {
         "scenario": scenario, "n": observations, "params": resolved, "target": target,
         "reps": reps, "seed": seed, "level": design.level, "procedures": list(procedures),
-        "dtype": "float32", "width_quantile_rel_resolution": WIDTH_QUANTILE_REL_RESOLUTION,
-        "versions": versions(),
+        "route": route, "dtype": "float32",
+        "width_quantile_rel_resolution": WIDTH_QUANTILE_REL_RESOLUTION,
+        "versions": versions(devices),
         "results": {name: totals[name].summary(reps) for name in names},
         "extra": extra,
     }

@@ -90,7 +90,7 @@ def _no_check(params: dict) -> None:
     return None
 
 
-def _no_extra(params: dict) -> dict:
+def _no_extra(params: dict, *design) -> dict:
     return {}
 
 
@@ -101,6 +101,12 @@ class Scenario:
     `replicate(key, target, params, *, dist, design)` draws one dataset and returns
     {procedure: (miss_low, miss_high, width, degenerate)}, plus optionally "extra":
     {name: value}, per-replication values whose mean over replications is reported.
+
+    `sufficient`, where the mathematics allows it, is a second kernel with the same signature
+    and outputs that draws the data's sufficient statistics directly instead of the data, so
+    that its cost does not grow with n; `sufficient_procedures` are the procedures it can
+    score (the others need the raw data). Its extras must have the same means as the raw
+    kernel's. The engine chooses between the two (`route`).
     """
 
     name: str
@@ -115,6 +121,36 @@ class Scenario:
     extra_doc: tuple = ()  # (key, meaning) of every extra output
     # The command line: None for the generic one built from `params`; `mean` has its own.
     cli: object = field(default=None, repr=False)
+    sufficient: Callable | None = field(default=None, repr=False)
+    sufficient_procedures: tuple = ()
+    # The sizes, and numbers computed from them (a critical value), that the sufficient kernel
+    # takes as float32 values in `params` rather than as static sizes in `design`: one
+    # compilation then serves every n. (settings, design) -> {name: number}.
+    sufficient_inputs: Callable[[dict, Design], dict] = field(default=_no_extra, repr=False)
+
+    def route(self, procedures: tuple, route: str = "auto") -> str:
+        """"sufficient" or "raw": the kernel that scores `procedures` on the route asked for.
+
+        auto is the sufficient route when the scenario has one and it scores every procedure,
+        and the raw route otherwise.
+        """
+        routes = ("auto", "sufficient", "raw")
+        if route not in routes:
+            raise SimulationError(f"route must be one of {', '.join(routes)}, got {route!r}")
+        if route == "raw":
+            return route
+        if self.sufficient is None:
+            if route == "sufficient":
+                raise SimulationError(f"{self.name} has no sufficient-statistics route; "
+                                      "route must be auto or raw")
+            return "raw"
+        raw_only = [p for p in procedures if p not in self.sufficient_procedures]
+        if route == "sufficient" and raw_only:
+            raise SimulationError(
+                f"route sufficient cannot score {raw_only[0]}: it needs the raw data; the "
+                f"sufficient route scores {', '.join(self.sufficient_procedures)} "
+                "(use route raw or auto)")
+        return "raw" if raw_only else "sufficient"
 
     def resolve(self, given: dict) -> dict:
         """Every parameter: given or its default, each checked, then checked together."""
