@@ -123,7 +123,7 @@ def test_random_index_is_multiply_shift_of_32_bit_words_and_randint_above_2_16()
 def bench_rows():
     """Every section, every scenario, both kernels of the mean, JAX held to one core: small."""
     return run_bench("--reps", "256", "--repeats", "1", "--loop-reps", "10", "--dist", "normal",
-                     "--threads", "1")
+                     "--route-n", "100", "--threads", "1")
 
 
 def run_bench(*args):
@@ -145,8 +145,8 @@ def test_json_has_every_kernel_and_every_registered_scenario(bench_rows):
 
 
 def test_both_thread_settings_run_in_their_own_processes():
-    rows = run_bench("--reps", "64", "--repeats", "1", "--section", "routes")
-    assert [r["threads"] for r in rows] == ["all"] * 2 + ["1"] * 2
+    rows = run_bench("--reps", "64", "--repeats", "1", "--section", "routes", "--route-n", "20")
+    assert [r["threads"] for r in rows] == ["all", "1"]
     cores = rows[0]["machine"]["cores_allowed"]
     assert cores["1"] == 1 and cores["all"] == len(os.sched_getaffinity(0))
 
@@ -166,7 +166,7 @@ def test_json_has_the_generators_and_the_route_comparison(bench_rows):
         assert all(s > 0 for s in r["seconds"].values())
     assert any(r.get("randint_over_multiply_shift", 0) > 0 for r in gens)
     route_rows = [r for r in bench_rows if r["section"] == "route"]
-    assert sorted({r["n"] for r in route_rows}) == [10**4, 10**6]
+    assert [r["n"] for r in route_rows] == [100]
     for r in route_rows:
         assert r["available"] == routes.available()
         if r["available"]:  # both routes ran, as asked, and the ratio is a number

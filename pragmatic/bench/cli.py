@@ -40,6 +40,9 @@ def build_parser():
     p.add_argument("--scenario", action="append",
                    choices=[name for name, s in REGISTRY.items() if s.cli is None],
                    help="only these registered scenarios (repeatable; default all)")
+    p.add_argument("--route-n", type=_whole(5), action="append",
+                   help="routes: n for the sufficient-statistics route against the raw one "
+                        "(repeatable; default 10**4 and 10**6)")
     p.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
     p.add_argument("--memory", action="store_true",
                    help="instead, report the peak memory of a 10**8-replication run")
@@ -68,16 +71,16 @@ def measure(args) -> list[dict]:
     if "generators" in sections:
         rows += generators.rows(16 * args.reps, args.repeats, log=log)
     if "routes" in sections:
-        rows += routes.rows(args.repeats, log=log)
+        rows += routes.rows(args.repeats, sizes=tuple(args.route_n or routes.SIZES), log=log)
     return [{"section": "kernel", **r} if "section" not in r else r for r in rows]
 
 
 def child_argv(args, threads: str) -> list[str]:
     argv = ["--child", threads, "--reps", str(args.reps), "--repeats", str(args.repeats),
             "--loop-reps", str(args.loop_reps)]
-    for option in ("section", "dist", "scenario"):
+    for option in ("section", "dist", "scenario", "route_n"):
         for value in getattr(args, option) or ():
-            argv += [f"--{option}", value]
+            argv += [f"--{option.replace('_', '-')}", str(value)]
     return argv + (["--quiet"] if args.quiet else [])
 
 

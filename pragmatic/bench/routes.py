@@ -19,9 +19,14 @@ SCENARIO = "omitted"
 # No confounding: the cost does not depend on it, and the intervals then cover about 95 %, so
 # the two routes' coverages (in each row) are a check that both ran the same experiment.
 CONFOUNDING = 0.0
-# (n, replications, timed repeats): at n = 10**6 one chunk of the raw route takes tens of
-# seconds, so it is timed once, compilation included (a small part of it), without a warm-up.
-CASES = ((10**4, 8 * VMAP_WIDTH, None), (10**6, VMAP_WIDTH, 1))
+SIZES = (10**4, 10**6)  # n, by default
+ONCE_FROM = 10**6  # from this n on, one chunk of the raw route takes tens of seconds: it is
+# timed once, compilation included (a small part of it), without a warm-up
+
+
+def replications(n: int) -> int:
+    """Whole vmaps (256 replications, the engine pads to them): 8 up to n = 10**4, then fewer."""
+    return VMAP_WIDTH * max(1, min(8, 10**5 // n))
 
 
 def available() -> bool:
@@ -30,34 +35,32 @@ def available() -> bool:
             and getattr(REGISTRY[SCENARIO], "sufficient", None) is not None)
 
 
-def rows(repeats: int, log=None) -> list[dict]:
+def rows(repeats: int, sizes=SIZES, log=None) -> list[dict]:
     if not available():
         return [{"section": "route", "scenario": SCENARIO, "n": n, "available": False,
                  "note": "not available: simulate_scenario has no route= argument yet"}
-                for n, _, _ in CASES]
+                for n in sizes]
     procedures = tuple(REGISTRY[SCENARIO].sufficient_procedures)
     out = []
-    for n, reps, fixed_repeats in CASES:
-        def run(route):
-            return lambda: simulate_scenario(SCENARIO, reps, 0, procedures=procedures,
-                                             chunk=VMAP_WIDTH, route=route, n=n,
-                                             confounding=CONFOUNDING)
+    for n in sizes:
+        reps, once = replications(n), n >= ONCE_FROM
         results = {}
 
-        def keep(route):  # time the run, keeping its result for the coverage check
-            fn = run(route)
-            return lambda: results.__setitem__(route, fn())
+        def run(route):  # a timed run that keeps its result, for the coverage check
+            return lambda: results.__setitem__(route, simulate_scenario(
+                SCENARIO, reps, 0, procedures=procedures, chunk=VMAP_WIDTH, route=route, n=n,
+                confounding=CONFOUNDING))
 
-        if fixed_repeats is None:
-            seconds, cpu = interleaved_medians({r: keep(r) for r in ("sufficient", "raw")},
+        if not once:
+            seconds, cpu = interleaved_medians({r: run(r) for r in ("sufficient", "raw")},
                                                repeats)
         else:
-            seconds = {r: time_once(keep(r)) for r in ("sufficient", "raw")}
+            seconds = {r: time_once(run(r)) for r in ("sufficient", "raw")}
             cpu = None
         out.append({
             "section": "route", "scenario": SCENARIO, "n": n, "available": True,
             "reps": reps, "chunk": VMAP_WIDTH, "procedures": list(procedures),
-            "compilation_included": fixed_repeats is not None,
+            "compilation_included": once,
             "seconds": seconds, "cpu_per_wall": cpu,
             "raw_over_sufficient": seconds["raw"] / seconds["sufficient"],
             "routes_ran": {r: results[r].get("route") for r in results},
