@@ -24,10 +24,11 @@ def build_parser():
     p = OneLineParser(prog="python -m pragmatic.bench", description=DOC,
                       formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--json", action="store_true", help="print a JSON list, one object per row")
-    p.add_argument("--reps", type=int, default=2**19,
-                   help="replications for t/z (default 2**19); the bootstrap-t runs reps/256, "
+    p.add_argument("--reps", type=int, default=2**18,
+                   help="replications for t/z (default 2**18); the bootstrap-t runs reps/256, "
                         "each other scenario reps/4, and the generators draw 16 reps values")
-    p.add_argument("--repeats", type=int, default=5, help="timed repeats per figure (median)")
+    p.add_argument("--repeats", type=int, default=5,
+                   help="timed repeats per figure, interleaved (median; default 5)")
     p.add_argument("--loop-reps", type=_whole(10), default=300,
                    help="replications of the statsmodels loop actually timed (default 300; "
                         "the bootstrap-t loop runs a tenth)")
@@ -57,8 +58,8 @@ def measure(args) -> list[dict]:
     def log(row):
         if not args.quiet:
             label = row.get("kernel") or row.get("what") or f"{row.get('scenario')} n={row['n']}"
-            print(f"[threads={args.child}] {row.get('section', 'kernel')} {label} {row.get('setting', '')}",
-                  file=sys.stderr, flush=True)
+            print(f"[threads={args.child}] {row.get('section', 'kernel')} {label} "
+                  f"{row.get('setting', '')}", file=sys.stderr, flush=True)
 
     sections = args.section or SECTIONS
     rows = []

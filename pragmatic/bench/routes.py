@@ -25,8 +25,9 @@ ONCE_FROM = 10**6  # from this n on, one chunk of the raw route takes tens of se
 
 
 def replications(n: int) -> int:
-    """Whole vmaps (256 replications, the engine pads to them): 8 up to n = 10**4, then fewer."""
-    return VMAP_WIDTH * max(1, min(8, 10**5 // n))
+    """Whole vmaps of 256 replications (the engine pads to them): 2 at n = 10**4, up to 8 for
+    small n, and 1 from n = 2 * 10**4 on."""
+    return VMAP_WIDTH * max(1, min(8, 2 * 10**4 // n))
 
 
 def available() -> bool:

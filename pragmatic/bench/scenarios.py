@@ -156,7 +156,7 @@ def rows(reps: int, repeats: int, loop_reps: int, names=None, log=None) -> list[
         out.append(kernel_row(
             run_kernel=lambda: simulate_scenario(name, reps, 0, chunk=chunk, **tw.params),
             run_floor=lambda: simulate_scenario(name, reps, 0, chunk=chunk, kernel=floor,
-                                            **tw.params),
+                                                **tw.params),
             run_numpy=lambda: run_numpy(name, reps, chunk, 0),
             run_loop=lambda: run_loop(name, loop_reps, 0),
             loop_reps=loop_reps, reps=reps, repeats=repeats,
