@@ -352,6 +352,7 @@ def main(argv=None) -> int:
     if argv[:1] == ["--child"]:
         return _child_main(argv)
     from .sim.cli import OneLineParser, _whole  # imports JAX: not in the child runs
+    from .bench.report import print_rows
     parser = OneLineParser(prog="python -m pragmatic.bench_samplers", description=__doc__)
     parser.add_argument("--json", action="store_true", help="print a JSON list, one object per row")
     parser.add_argument("--repeats", type=_whole(1), default=2,
@@ -372,11 +373,7 @@ def main(argv=None) -> int:
     log = None if args.quiet else (lambda msg: print(msg, file=sys.stderr, flush=True))
     rows = run(models=tuple(args.model or MODELS), samplers=samplers, repeats=args.repeats,
                draws=args.draws, tune=args.tune, chains=args.chains, log=log)
-    if args.json:
-        print(json.dumps([{**r, "machine": machine()} for r in rows], indent=2))
-    else:
-        print(format_table(rows))
-    return 0
+    return print_rows(rows, args.json, format_table, machine())
 
 
 if __name__ == "__main__":

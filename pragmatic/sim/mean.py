@@ -136,7 +136,30 @@ def t_and_z_intervals(x, design: Design) -> dict:
 def resample(key, x, boot_reps: int):
     """boot_reps bootstrap resamples of x, one per row, drawn with replacement."""
     n = x.shape[0]
-    return x[jax.random.randint(key, (boot_reps, n), 0, n)]
+    return x[random_index(key, (boot_reps, n), n)]
+
+
+def random_index(key, shape, n: int):
+    """Indices in 0 ... n - 1, each with probability within 2**-32 of 1/n: one uniform 32-bit
+    word per index, scaled by multiply-shift. jax.random.randint draws two words per index
+    and takes remainders, which costs about 1.5 times as much on a CPU."""
+    if n > 2**16:
+        return jax.random.randint(key, shape, 0, n)
+    return multiply_shift(jax.random.bits(key, shape), n)
+
+
+def multiply_shift(u, n: int):
+    """floor(u n / 2**32) for 32-bit words u, exactly, for n <= 2**16.
+
+    Index i comes from the words u with i 2**32 <= u n < (i + 1) 2**32, of which there are
+    ceil((i + 1) 2**32 / n) - ceil(i 2**32 / n): floor(2**32 / n) or one more. So for uniform
+    u, P(i) is that count / 2**32 and differs from 1/n by less than 2**-32 (2.3e-10).
+    u n needs 64 bits; with u = 2**16 high + low it is 2**16 high n + low n, and
+    floor(u n / 2**32) = floor((high n + floor(low n / 2**16)) / 2**16), where every
+    term stays below 2**32 when n <= 2**16.
+    """
+    high, low = u >> 16, u & 0xFFFF
+    return (high * n + (low * n >> 16)) >> 16
 
 
 def order_statistic(ordered, position, count):
