@@ -14,7 +14,6 @@ import jax
 import jax.numpy as jnp
 
 from . import Param, Scenario
-from ._ols import score
 from ..engine import SimulationError
 
 
@@ -26,7 +25,11 @@ def replicate(key, target, params, *, dist, design, statistics, rows):
     z = jax.random.normal(key, (nu0 + 1 + rows * n,))
     theta, sigma = truth(z[:nu0 + 1], target, params)
     summary = statistics(z[nu0 + 1:].reshape(rows, n), theta, sigma, params)
-    return score(posterior_intervals(*summary, sigma, params, design), theta)
+    # Scored from centre and half-width, so the width (2 x half) does not carry the centre's
+    # last-bit rounding, which XLA may compile differently on one device and on several.
+    return {name: (centre + half < theta, centre - half > theta, 2 * half, False)
+            for name, (centre, half) in centred_intervals(*summary, sigma, params,
+                                                          design).items()}
 
 
 def truth(z, target, params):
@@ -40,7 +43,13 @@ def truth(z, target, params):
 
 
 def posterior_intervals(estimate, information, rss, dof, sigma, params, design) -> dict:
-    """{procedure: (lower, upper)} for a location whose least-squares estimate has variance
+    """{procedure: (lower, upper)}: `centred_intervals` as ends."""
+    return {name: (centre - half, centre + half) for name, (centre, half)
+            in centred_intervals(estimate, information, rss, dof, sigma, params, design).items()}
+
+
+def centred_intervals(estimate, information, rss, dof, sigma, params, design) -> dict:
+    """{procedure: (centre, half-width)} for a location whose least-squares estimate has variance
     sigma^2 / information (information = n for a mean, S_xx for a slope), with residual sum of
     squares rss on dof degrees of freedom (n - 1 for a mean, n - 2 for a slope).
 
@@ -60,8 +69,7 @@ def posterior_intervals(estimate, information, rss, dof, sigma, params, design) 
             "bayes-nig": lambda: design.t_crit(nun) * jnp.sqrt(s2n / kn),
             "t": lambda: design.t_crit(dof) * jnp.sqrt(rss / dof / information)}
     mid = {"bayes-known": centre, "bayes-nig": centre, "z": estimate, "t": estimate}
-    return {name: (mid[name] - half[name](), mid[name] + half[name]())
-            for name in design.procedures}
+    return {name: (mid[name], half[name]()) for name in design.procedures}
 
 
 PROCEDURES = ("bayes-known", "z", "bayes-nig", "t")
