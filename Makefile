@@ -10,7 +10,13 @@ CACHE_STAMP := _build/.cache-stamp
 # JupyterLab opens the .md pages as notebooks (jupytext) and renders their MyST (jupyterlab-myst).
 LAB_SETTINGS := $(VENV)/share/jupyter/lab/settings
 
-.PHONY: env book book-student test bench bench-samplers gpu-check lab lab-grid clean
+NODE_STAMP := node_modules/.installed
+
+# The browser tests drive the operating system's Chromium (Playwright's own download is unreachable).
+CHROMIUM ?= /usr/bin/chromium
+export CHROMIUM
+
+.PHONY: env node_modules chromium book book-student test bench bench-samplers gpu-check lab lab-grid clean
 
 env: $(STAMP)
 
@@ -24,20 +30,37 @@ $(STAMP): requirements.txt pyproject.toml hub/overrides.json
 	mkdir -p $(LAB_SETTINGS) && cp hub/overrides.json $(LAB_SETTINGS)/
 	touch $@
 
+# The site's JavaScript (MathJax, Vega) and the browser tests' axe-core, from the npm registry at
+# the versions package-lock.json pins; the book copies them into the site (pragmatic.offline_assets).
+node_modules: $(NODE_STAMP)
+
+$(NODE_STAMP): package.json package-lock.json
+	@command -v npm >/dev/null || { echo "make: npm (Node.js 18 or newer) is needed to install the site's JavaScript" >&2; exit 2; }
+	npm ci --no-audit --no-fund --ignore-scripts --loglevel=error
+	touch $@
+
+# Installed through the package manager when we are root; otherwise one line says what is missing.
+chromium:
+	@test -x $(CHROMIUM) || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else echo "make: the browser tests need Chromium at $(CHROMIUM) (Debian: apt-get install chromium)" >&2; exit 2; fi; }
+	@test -x $(CHROMIUM) || { echo "make: installing Chromium did not put it at $(CHROMIUM)" >&2; exit 2; }
+
 # jupyter-cache keys on notebook code only: clear it when the package, data or pins change.
 $(CACHE_STAMP): $(CACHE_DEPS)
 	rm -rf _build/.jupyter_cache
 	mkdir -p _build
 	touch $@
 
-book: env $(CACHE_STAMP)
+book: env $(NODE_STAMP) $(CACHE_STAMP)
 	$(JB) .
 
-book-student: env
+book-student: env $(NODE_STAMP)
 	$(BIN)/python -m pragmatic.edition student _build/student-src
 	$(JB) _build/student-src --path-output _build/student
 
-test: env
+test: env $(NODE_STAMP) chromium
 	$(BIN)/python -m pytest
 
 # The course in JupyterLab, as a student sees it: each page opens as a notebook.

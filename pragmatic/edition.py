@@ -15,7 +15,7 @@ from pathlib import Path
 from .sim.cli import OneLineParser
 
 # Folders and files that are not part of the book's sources.
-SKIP = shutil.ignore_patterns(".git", ".venv", "_build", "tests", ".ci", "__pycache__",
+SKIP = shutil.ignore_patterns(".git", ".venv", "node_modules", "_build", "tests", ".ci", "__pycache__",
                               "*.egg-info", ".pytest_cache", ".ipynb_checkpoints")
 _OPEN = re.compile(r"^(?P<indent>\s*)(?P<fence>`{3,}|:{3,})\{(?P<name>[\w-]+)\}")
 

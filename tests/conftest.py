@@ -62,3 +62,41 @@ def book(tmp_path_factory):
             planted[page.relative_to(source).with_suffix(".html").as_posix()] = count
     return {"root": root, "source": source, "planted": planted,
             "instructor": build(source, root / "instructor")}
+
+
+@pytest.fixture(scope="session")
+def editions(book):
+    """Both editions: the student one made from the same planted sources (not executed)."""
+    root = book["root"]
+    student_src = root / "student-src"
+    subprocess.run([sys.executable, "-m", "pragmatic.edition", "student", str(student_src),
+                    "--source", str(book["source"])], check=True, capture_output=True)
+    config = student_src / "_config.yml"
+    text = config.read_text()
+    assert "execute_notebooks: cache" in text
+    config.write_text(text.replace("execute_notebooks: cache", "execute_notebooks: 'off'"))
+    return {**book, "student": build(student_src, root / "student", strict=False)}
+
+
+def html_dir(editions, name):
+    return editions["root"] / name / "_build" / "html"
+
+
+@pytest.fixture(scope="session")
+def chrome():
+    """One headless Chromium for the whole session (pragmatic.browser)."""
+    from pragmatic.browser import browser
+
+    with browser() as chromium:
+        yield chromium
+
+
+@pytest.fixture(scope="session")
+def site(editions, chrome):
+    """The instructor edition's site, served on loopback: `base` URL, `root` folder, `chrome`."""
+    from pragmatic.browser import serve
+
+    assert editions["instructor"].returncode == 0, editions["instructor"].stderr[-3000:]
+    root = html_dir(editions, "instructor")
+    with serve(root) as base:
+        yield {"base": base, "root": root, "chrome": chrome}

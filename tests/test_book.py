@@ -16,24 +16,7 @@ from html.parser import HTMLParser
 
 import pytest
 
-from conftest import MARKER, REPO, build
-
-
-@pytest.fixture(scope="session")
-def editions(book):
-    root = book["root"]
-    student_src = root / "student-src"
-    subprocess.run([sys.executable, "-m", "pragmatic.edition", "student", str(student_src),
-                    "--source", str(book["source"])], check=True, capture_output=True)
-    config = student_src / "_config.yml"
-    text = config.read_text()
-    assert "execute_notebooks: cache" in text
-    config.write_text(text.replace("execute_notebooks: cache", "execute_notebooks: 'off'"))
-    return {**book, "student": build(student_src, root / "student", strict=False)}
-
-
-def html_dir(editions, name):
-    return editions["root"] / name / "_build" / "html"
+from conftest import MARKER, REPO, html_dir
 
 
 def test_the_instructor_edition_builds_strictly(editions):
