@@ -37,6 +37,11 @@ def _configure(app, config) -> None:
     _source(MATHJAX)
     # Relative to _static/, where _copy puts it; Sphinx's own default is a CDN address.
     config.mathjax_path = f"{VENDOR}/mathjax/{MATHJAX_ENTRY}"
+    # An unknown macro becomes a visible TeX error, which the browser tests catch, instead of
+    # MathJax's default of printing its name in red as if it were typeset.
+    mathjax = dict(config.mathjax3_config or {})
+    mathjax["tex"] = {**mathjax.get("tex", {}), "packages": {"[-]": ["noundefined"]}}
+    config.mathjax3_config = mathjax
 
 
 def _add_scripts(app) -> None:

@@ -1,0 +1,253 @@
+"""Checks of a built site as a reader meets it: each returns a list of problems, empty when fine.
+
+Two kinds: checks of the HTML files themselves (links, anchors, images, alt text, figures that
+stay readable on a dark page), and checks of a page loaded in a browser with no network
+(`pragmatic.browser.OfflinePage`): formulas typeset, accessibility (axe-core), no sideways
+scrolling, working navigation. `tests/test_site.py` runs them on both editions of the book, and
+on a small book with planted faults to show that each can fail.
+
+Run them on a built site: `python -m pragmatic.site_checks _build/html`.
+"""
+
+import argparse
+import sys
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+from PIL import Image
+
+from pragmatic.browser import DESKTOP, PHONE, OfflinePage, browser, serve
+
+AXE = Path(__file__).resolve().parent.parent / "node_modules" / "axe-core" / "axe.min.js"
+WCAG_21_AA = ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]
+# Sphinx's own generated pages, and the search page whose results need a query.
+GENERATED = {"genindex.html", "search.html"}
+
+
+def pages(site: Path) -> list[str]:
+    """Every page of the site, as paths relative to its root."""
+    skip = ("_static/", "_sources/", "_images/", "_downloads/")
+    return sorted(p.relative_to(site).as_posix() for p in site.rglob("*.html")
+                  if not p.relative_to(site).as_posix().startswith(skip))
+
+
+class _Parsed(HTMLParser):
+    def __init__(self):
+        super().__init__()
+        self.ids, self.links, self.images = set(), [], []
+
+    def handle_starttag(self, tag, attrs):
+        attrs = dict(attrs)
+        for key in ("id", "name"):
+            if attrs.get(key):
+                self.ids.add(attrs[key])
+        if tag == "a" and attrs.get("href"):
+            self.links.append(attrs["href"])
+        if tag == "img":
+            self.images.append(attrs)
+
+
+def _parse(path: Path, cache: dict) -> _Parsed:
+    if path not in cache:
+        parsed = _Parsed()
+        parsed.feed(path.read_text(errors="replace"))
+        cache[path] = parsed
+    return cache[path]
+
+
+def _local(url: str) -> bool:
+    scheme = urlsplit(url).scheme
+    return scheme == "" and not url.startswith("//")
+
+
+def check_links(site: Path, page: str, cache: dict | None = None) -> list[str]:
+    """Every internal link resolves to a file, and every #anchor to an id in its target."""
+    cache = {} if cache is None else cache
+    here = site / page
+    problems = []
+    for href in _parse(here, cache).links:
+        if not _local(href):
+            continue
+        parts = urlsplit(href)
+        target = here if not parts.path else (here.parent / unquote(parts.path)).resolve()
+        if target.is_dir():
+            target = target / "index.html"
+        if not target.exists():
+            problems.append(f"{page}: link to {href} resolves to nothing")
+        elif parts.fragment and target.suffix == ".html" and \
+                unquote(parts.fragment) not in _parse(target, cache).ids:
+            problems.append(f"{page}: link to {href}: no anchor #{parts.fragment} there")
+    return problems
+
+
+def check_images(site: Path, page: str, cache: dict | None = None) -> list[str]:
+    """Every image resolves, has alt text, and is opaque (a transparent figure turns its black
+    text invisible on the dark theme's background)."""
+    cache = {} if cache is None else cache
+    here = site / page
+    problems = []
+    for attrs in _parse(here, cache).images:
+        src = attrs.get("src", "")
+        if not (attrs.get("alt") or "").strip():
+            problems.append(f"{page}: image {src} has no alt text")
+        if not _local(src) or src.startswith("data:"):
+            continue
+        path = (here.parent / unquote(urlsplit(src).path)).resolve()
+        if not path.exists():
+            problems.append(f"{page}: image {src} resolves to nothing")
+        elif path.suffix.lower() == ".png":
+            with Image.open(path) as image:
+                if image.mode in ("RGBA", "LA", "P") and \
+                        image.convert("RGBA").getchannel("A").getextrema()[0] < 255:
+                    problems.append(f"{page}: image {src} is transparent; on the dark theme "
+                                    "its lines and text lose their background")
+    return problems
+
+
+# Visible text outside code, scripts and typeset math: what a reader reads as prose.
+_VISIBLE_TEXT = """() => {
+  const body = document.querySelector('main') || document.body;
+  const copy = body.cloneNode(true);
+  copy.querySelectorAll('pre, code, script, style, mjx-container, mjx-assistive-mml, textarea')
+      .forEach(e => e.remove());
+  return copy.textContent;
+}"""
+_MATH_STATE = """() => {
+  const math = [...document.querySelectorAll('.math')];
+  return {total: math.length,
+          untypeset: math.filter(e => !e.querySelector('mjx-container')).length,
+          errors: document.querySelectorAll('mjx-merror, .katex-error').length};
+}"""
+_TEX = ("\\(", "\\)", "\\[", "\\]", "$$", "\\begin{", "\\frac", "\\mathrm", "\\hat")
+
+
+def check_math(offline: OfflinePage, page: str) -> list[str]:
+    """Every formula typeset, none with a TeX error, and no TeX source left in the prose."""
+    state = offline.page.evaluate(_MATH_STATE)
+    problems = []
+    if state["untypeset"]:
+        problems.append(f"{page}: {state['untypeset']} of {state['total']} formulas untypeset")
+    if state["errors"]:
+        problems.append(f"{page}: {state['errors']} formulas typeset as TeX errors")
+    text = offline.page.evaluate(_VISIBLE_TEXT)
+    left = sorted({tex for tex in _TEX if tex in text})
+    if left:
+        problems.append(f"{page}: TeX source {' '.join(left)} shows in the text")
+    return problems
+
+
+def check_loaded(offline: OfflinePage, page: str) -> list[str]:
+    """No console errors, no failed requests, nothing fetched from outside the site."""
+    return ([f"{page}: request left the site: {url}" for url in offline.blocked]
+            + [f"{page}: failed request: {failure}" for failure in offline.failed]
+            + [f"{page}: console error: {error}" for error in offline.errors])
+
+
+def check_axe(offline: OfflinePage, page: str) -> list[str]:
+    """axe-core's WCAG 2.1 A and AA rules: zero violations."""
+    if not AXE.exists():
+        raise RuntimeError(f"{AXE} is missing: run `make node_modules` (npm ci) first")
+    offline.page.add_script_tag(path=str(AXE))
+    result = offline.page.evaluate(
+        "tags => axe.run(document, {runOnly: {type: 'tag', values: tags}})", WCAG_21_AA)
+    return [f"{page}: axe {v['id']} ({v['impact']}): {v['help']}: "
+            + "; ".join(" ".join(n["target"]) for n in v["nodes"][:3])
+            for v in result["violations"]]
+
+
+_OVERFLOW = """() => {
+  const width = document.documentElement.clientWidth;
+  if (document.documentElement.scrollWidth <= width + 1) return null;
+  const wide = [...document.querySelectorAll('body *')]
+      .filter(e => e.getBoundingClientRect().right > width + 1)
+      .filter(e => !e.closest('pre, table, .highlight, .cell_output, .table-wrapper'))
+      .slice(0, 3)
+      .map(e => e.tagName.toLowerCase() + (e.id ? '#' + e.id : '')
+                + (e.className && typeof e.className === 'string'
+                   ? '.' + e.className.trim().split(/\\s+/).join('.') : ''));
+  return {scroll: document.documentElement.scrollWidth, width, wide};
+}"""
+
+
+def check_width(offline: OfflinePage, page: str) -> list[str]:
+    """The page does not scroll sideways (code cells and tables scroll inside themselves)."""
+    over = offline.page.evaluate(_OVERFLOW)
+    if over is None:
+        return []
+    return [f"{page}: at {over['width']} px the page is {over['scroll']} px wide: "
+            f"{', '.join(over['wide']) or 'no single element'}"]
+
+
+def check_navigation(offline: OfflinePage, page: str) -> list[str]:
+    """On a phone the table of contents opens from its button and its links lead somewhere."""
+    p = offline.page
+    toggle = p.locator("button.primary-toggle, label.primary-toggle").first
+    if not toggle.is_visible():
+        return [f"{page}: no visible button opens the table of contents"]
+    toggle.click()
+    link = p.locator("#pst-primary-sidebar nav a.reference.internal").first
+    try:
+        link.wait_for(state="visible", timeout=3000)
+    except Exception:  # Playwright's TimeoutError: the sidebar did not open
+        return [f"{page}: the table of contents button does not show the contents"]
+    before = p.url
+    link.click()
+    p.wait_for_load_state("load")
+    if p.url == before and link.get_attribute("href") not in ("#", ""):
+        return [f"{page}: following the first contents link did not leave the page"]
+    return []
+
+
+def check_dark(offline: OfflinePage, page: str) -> list[str]:
+    """The dark theme is the one showing (the reader's system asks for it)."""
+    theme = offline.page.evaluate("() => document.documentElement.dataset.theme")
+    return [] if theme == "dark" else [f"{page}: dark theme requested, {theme!r} shown"]
+
+
+def check_site(site: Path, chrome, math_only: bool = False) -> dict[str, list[str]]:
+    """Every check on every page of a built site, by kind; `math_only` for an unexecuted
+    edition (formulas and requests only)."""
+    found, cache = {}, {}
+
+    def record(kind, problems):
+        found.setdefault(kind, []).extend(problems)
+
+    with serve(site) as base:
+        for page in pages(site):
+            with OfflinePage(chrome, base, DESKTOP) as offline:
+                offline.open(page)
+                record("math", check_math(offline, page))
+                record("requests", check_loaded(offline, page))
+                if math_only:
+                    continue
+                record("axe", check_axe(offline, page))
+                record("width", check_width(offline, page))
+            record("links", check_links(site, page, cache))
+            record("images", check_images(site, page, cache))
+            with OfflinePage(chrome, base, DESKTOP, dark=True) as offline:
+                offline.open(page)
+                record("dark", check_dark(offline, page) + check_axe(offline, page))
+            with OfflinePage(chrome, base, PHONE) as offline:
+                offline.open(page)
+                record("phone", check_width(offline, page) + check_navigation(offline, page))
+    return found
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("site", type=Path, help="a built site, e.g. _build/html")
+    parser.add_argument("--math-only", action="store_true",
+                        help="only formulas and failed requests (an unexecuted edition)")
+    args = parser.parse_args(argv)
+    if not (args.site / "index.html").exists():
+        parser.error(f"{args.site} holds no index.html: build the site first (make book)")
+    with browser() as chrome:
+        found = check_site(args.site, chrome, args.math_only)
+    problems = [problem for kind in found.values() for problem in kind]
+    print("\n".join(problems) or f"{len(pages(args.site))} pages: no problems")
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
