@@ -5,7 +5,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 JB := $(BIN)/jupyter-book build -W -n --keep-going
 # What the executed pages depend on besides their own code: a change here clears the cache.
-CACHE_DEPS := requirements.txt $(shell find pragmatic -name '*.py' 2>/dev/null) $(shell find datasets results -type f 2>/dev/null)
+# (pragmatic/site/ shapes and checks the built site; no page imports it.)
+CACHE_DEPS := requirements.txt $(shell find pragmatic -name '*.py' -not -path 'pragmatic/site/*' 2>/dev/null) $(shell find datasets results -type f 2>/dev/null)
 CACHE_STAMP := _build/.cache-stamp
 # JupyterLab opens the .md pages as notebooks (jupytext) and renders their MyST (jupyterlab-myst).
 LAB_SETTINGS := $(VENV)/share/jupyter/lab/settings
@@ -31,7 +32,7 @@ $(STAMP): requirements.txt pyproject.toml hub/overrides.json
 	touch $@
 
 # The site's JavaScript (MathJax, Vega) and the browser tests' axe-core, from the npm registry at
-# the versions package-lock.json pins; the book copies them into the site (pragmatic.offline_assets).
+# the versions package-lock.json pins; the book copies them into the site (pragmatic.site.assets).
 node_modules: $(NODE_STAMP)
 
 $(NODE_STAMP): package.json package-lock.json

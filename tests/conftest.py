@@ -84,8 +84,8 @@ def html_dir(editions, name):
 
 @pytest.fixture(scope="session")
 def chrome():
-    """One headless Chromium for the whole session (pragmatic.browser)."""
-    from pragmatic.browser import browser
+    """One headless Chromium for the whole session (pragmatic.site.browser)."""
+    from pragmatic.site.browser import browser
 
     with browser() as chromium:
         yield chromium
@@ -94,7 +94,7 @@ def chrome():
 @pytest.fixture(scope="session")
 def site(editions, chrome):
     """The instructor edition's site, served on loopback: `base` URL, `root` folder, `chrome`."""
-    from pragmatic.browser import serve
+    from pragmatic.site.browser import serve
 
     assert editions["instructor"].returncode == 0, editions["instructor"].stderr[-3000:]
     root = html_dir(editions, "instructor")

@@ -1,4 +1,4 @@
-"""The build status page (`pragmatic.build_status`): written by the build, not by a notebook.
+"""The build status page (`pragmatic.site.status`): written by the build, not by a notebook.
 
 A tiny book of two executable pages is built three times into one folder: first from nothing
 (both pages run), then again unchanged (Sphinx keeps both pages), then with Sphinx's saved
@@ -18,14 +18,14 @@ import yaml
 from bs4 import BeautifulSoup
 
 from conftest import REPO, build
-from pragmatic.build_status import GPU_CHECK_VARIABLE, PACKAGES
+from pragmatic.site.status import GPU_CHECK_VARIABLE, PACKAGES
 
 CONFIG = """title: Status
 only_build_toc_files: true
 execute:
   execute_notebooks: cache
 sphinx:
-  extra_extensions: [pragmatic.build_status]
+  extra_extensions: [pragmatic.site.status]
 """
 TOC = "format: jb-book\nroot: status\nchapters:\n  - file: one\n  - file: two\n"
 PAGE = """---

@@ -1,5 +1,5 @@
 """The built site as a reader meets it: in the system's Chromium, served on loopback, with every
-request to the outside world refused (`pragmatic.browser`, `pragmatic.site_checks`).
+request to the outside world refused (`pragmatic.site.browser`, `pragmatic.site.checks`).
 
 Both editions: every formula is typeset with no network. The instructor edition, which is
 executed, also: no console errors or failed requests, internal links, anchors and images that
@@ -14,9 +14,9 @@ import pytest
 from PIL import Image
 
 from conftest import build, html_dir
-from pragmatic.site_checks import (check_axe, check_images, check_links, check_loaded,
+from pragmatic.site.checks import (check_axe, check_images, check_links, check_loaded,
                                    check_math, check_site, check_width, pages)
-from pragmatic.browser import PHONE, OfflinePage, serve
+from pragmatic.site.browser import PHONE, OfflinePage, serve
 
 KINDS = ["math", "requests", "axe", "width", "links", "images", "dark", "phone"]
 
@@ -53,7 +53,7 @@ execute:
 parse:
   myst_enable_extensions: [dollarmath, amsmath]
 sphinx:
-  extra_extensions: [pragmatic.offline_assets, pragmatic.site_fixes]
+  extra_extensions: [pragmatic.site.assets, pragmatic.site.fixes]
 """
 TOC = "format: jb-book\nroot: index\nchapters:\n  - file: clean\n  - file: faults\n"
 CLEAN = """# Clean
@@ -117,7 +117,10 @@ def test_the_browser_checks_pass_a_clean_page_and_catch_each_planted_fault(fault
             assert check_width(offline, "clean.html") == []
         with OfflinePage(chrome, base, PHONE) as offline:
             offline.open("faults.html")
-            assert any("TeX errors" in p for p in check_math(offline, "faults.html"))
+            math = check_math(offline, "faults.html")
+            assert any("1 of 1 formulas untypeset" in p for p in math), math
+            assert any("TeX source" in p for p in math), math
+            assert any("notamacro" in p for p in check_loaded(offline, "faults.html"))
             assert any("image-alt" in p for p in check_axe(offline, "faults.html"))
             assert any("390 px" in p for p in check_width(offline, "faults.html"))
 
@@ -125,10 +128,10 @@ def test_the_browser_checks_pass_a_clean_page_and_catch_each_planted_fault(fault
 def test_a_site_without_its_math_renderer_shows_raw_tex_and_fails(faulty, chrome, tmp_path):
     broken = tmp_path / "html"
     shutil.copytree(faulty, broken)
-    shutil.rmtree(broken / "_static" / "vendor" / "mathjax")
+    shutil.rmtree(broken / "_static" / "vendor" / "katex")
     with serve(broken) as base, OfflinePage(chrome, base) as offline:
         offline.open("clean.html")
         math = check_math(offline, "clean.html")
         assert any("2 of 2 formulas untypeset" in p for p in math), math
         assert any("TeX source" in p for p in math), math
-        assert any("tex-chtml.js" in p for p in check_loaded(offline, "clean.html"))
+        assert any("katex.min.js" in p for p in check_loaded(offline, "clean.html"))

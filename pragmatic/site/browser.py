@@ -63,6 +63,12 @@ def browser():
             chrome.close()
 
 
+try:
+    from playwright.sync_api import Error
+except ImportError:  # only the browser needs Playwright; serve() works without it
+    Error = RuntimeError
+
+
 class OfflinePage:
     """A page whose requests may go only to `base`; it records what goes wrong while it loads.
 
@@ -98,12 +104,18 @@ class OfflinePage:
             self.errors.append(message.text)
 
     def open(self, path: str) -> None:
-        """Load a page of the site and wait until it and its formulas are ready."""
+        """Load a page of the site and wait until its formulas, fonts and charts are ready."""
+        # KaTeX typesets on DOMContentLoaded, before "load"; fonts and charts may finish after.
         self.page.goto(self.base + path, wait_until="load")
-        self.page.wait_for_load_state("networkidle")
-        # MathJax typesets after load; its startup promise settles when every formula is done.
-        self.page.evaluate("""() => (window.MathJax && MathJax.startup && MathJax.startup.promise)
-                                     ? MathJax.startup.promise : null""")
+        try:
+            self.page.evaluate("() => document.fonts.ready.then(() => true)")
+        except Error:  # the page moved on by itself (index.html redirects to the first page)
+            self.page.wait_for_load_state("load")
+            self.page.evaluate("() => document.fonts.ready.then(() => true)")
+        self.page.wait_for_function(
+            """() => [...document.querySelectorAll('.lab-chart')]
+                     .every(c => c.querySelector('svg') || /could not/.test(c.textContent))""",
+            timeout=15000)
 
     def close(self) -> None:
         self.context.close()

@@ -44,7 +44,7 @@ from sphinx.util.docutils import SphinxDirective
 
 logger = logging.getLogger(__name__)
 
-REPO = Path(__file__).resolve().parent.parent
+REPO = Path(__file__).resolve().parents[2]
 GPU_CHECK = REPO / "_build" / "gpu-check.json"
 GPU_CHECK_VARIABLE = "PRAGMATIC_GPU_CHECK"
 PACKAGES = ("jupyter-book", "myst-nb", "sphinx", "numpy", "scipy", "pandas", "statsmodels",
