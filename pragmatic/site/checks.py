@@ -173,9 +173,17 @@ def check_axe(offline: OfflinePage, page: str, contrast_only: bool = False) -> l
 _OVERFLOW = """() => {
   const width = document.documentElement.clientWidth;
   if (document.documentElement.scrollWidth <= width + 1) return null;
+  // An element that sticks out inside a box that scrolls or clips (a code cell, a table, a
+  // wide formula) is not what widens the page: name the ones that are not in such a box.
+  const contained = e => {
+    for (let a = e.parentElement; a; a = a.parentElement) {
+      if (['auto', 'scroll', 'hidden', 'clip'].includes(getComputedStyle(a).overflowX)
+          && a.getBoundingClientRect().right <= width + 1) return true;
+    }
+    return false;
+  };
   const wide = [...document.querySelectorAll('body *')]
-      .filter(e => e.getBoundingClientRect().right > width + 1)
-      .filter(e => !e.closest('pre, table, .highlight, .cell_output, .table-wrapper'))
+      .filter(e => e.getBoundingClientRect().right > width + 1 && !contained(e))
       .slice(0, 3)
       .map(e => e.tagName.toLowerCase() + (e.id ? '#' + e.id : '')
                 + (e.className && typeof e.className === 'string'
