@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+import os
 import platform
 import sys
 from collections import defaultdict
@@ -24,6 +25,15 @@ import pandas as pd
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 from .. import __version__
+
+# Compiling a kernel costs seconds, once per distribution, size and procedure set: most of a
+# lab's first run on 2 cores. Compiled kernels persist on disk, so a re-run of a notebook, the
+# test suite after the book, or the command line after the lab, compiles nothing twice. The
+# same compiled code runs either way. JAX_COMPILATION_CACHE_DIR overrides the folder.
+if not os.environ.get("JAX_COMPILATION_CACHE_DIR"):
+    _cache = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    jax.config.update("jax_compilation_cache_dir", os.path.join(_cache, "assumptions-first", "jax"))
+jax.config.update("jax_persistent_cache_min_compile_time_secs", 0.2)
 from .mean import DISTRIBUTIONS, PROCEDURES, Design, replicate
 
 MAX_REPS = 2**32 - 1  # replication indices are folded into the key as uint32
