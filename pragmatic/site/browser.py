@@ -9,6 +9,7 @@ refused and recorded.
 import functools
 import http.server
 import os
+import sys
 import threading
 from contextlib import contextmanager
 from pathlib import Path
@@ -27,11 +28,19 @@ class _Quiet(http.server.SimpleHTTPRequestHandler):
         pass
 
 
+class _Server(http.server.ThreadingHTTPServer):
+    def handle_error(self, request, client_address) -> None:
+        # A browser that closes a connection early (a page left before its favicon's 404 is
+        # sent) is not a fault of the site; anything else still prints.
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
+
 @contextmanager
 def serve(root: Path):
     """Serve `root` on 127.0.0.1 (a free port) and yield its base URL, ending in '/'."""
     handler = functools.partial(_Quiet, directory=str(root))
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    server = _Server(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:

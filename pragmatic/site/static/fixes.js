@@ -12,3 +12,22 @@ document.addEventListener("DOMContentLoaded", () => {
     }
   }
 });
+
+// A display formula wider than its column scrolls (fixes.css); as the theme does for code
+// cells, a scrolling one takes a tab stop, so that a keyboard can scroll it (WCAG 2.1.1).
+function tabStopsOnWideFormulas() {
+  for (const math of document.querySelectorAll("div.math")) {
+    const scrolls = math.scrollWidth > math.clientWidth;
+    if (scrolls) {
+      math.tabIndex = 0;
+      math.setAttribute("role", "region");
+      math.setAttribute("aria-label", "formula, scrolls sideways");
+    } else {
+      math.removeAttribute("tabindex");
+      math.removeAttribute("role");
+      math.removeAttribute("aria-label");
+    }
+  }
+}
+window.addEventListener("load", tabStopsOnWideFormulas);
+window.addEventListener("resize", tabStopsOnWideFormulas);
