@@ -82,7 +82,9 @@ def check_lab1_chart(offline: OfflinePage) -> list[str]:
     alike = [k for k in OTHERS if abs(number_and_se(table[k])[0] - expected[0]) <= 2 * SHOWN]
     if alike:
         return [f"the table cannot tell {CELL} from {alike}: choose another cell"]
-    chart = page.locator(".lab-chart").filter(has=page.locator("option[value='exponential']"))
+    choice = "option[value='exponential']"
+    page.locator(f".lab-chart {choice}").first.wait_for(state="attached")  # the lists are drawn
+    chart = page.locator(".lab-chart").filter(has=page.locator(choice))
     if chart.count() != 1:
         return [f"expected one chart with a choice of distribution, found {chart.count()}"]
     chart.locator("svg").wait_for()
@@ -99,9 +101,15 @@ def check_lab1_chart(offline: OfflinePage) -> list[str]:
     return problems + [f"console: {e}" for e in offline.errors + offline.blocked]
 
 
+def open_page(offline: OfflinePage, path: str) -> None:
+    """Load a page; the check waits for the chart itself (not for formulas or an idle network,
+    which `OfflinePage.open` waits for)."""
+    offline.page.goto(offline.base + path, wait_until="load")
+
+
 def test_lab_1s_chart_shows_the_value_in_its_table(site):
     with OfflinePage(site["chrome"], site["base"]) as offline:
-        offline.open(PAGE)
+        open_page(offline, PAGE)
         assert check_lab1_chart(offline) == []
 
 
@@ -159,7 +167,7 @@ def test_the_check_fails_when_the_chart_shows_another_series(chrome, tmp_path, f
         f"<!doctype html><html lang='en'><head><meta charset='utf-8'><title>planted</title>"
         f"{head}</head><body>{two_tails_html(results)}{chart.html()}</body></html>")
     with serve(tmp_path) as base, OfflinePage(chrome, base) as offline:
-        offline.open("lab.html")
+        open_page(offline, "lab.html")
         problems = check_lab1_chart(offline)
     assert (problems == []) == (fault == "none"), problems
 
@@ -168,7 +176,7 @@ if __name__ == "__main__":  # the site check alone, against a site built already
     from pragmatic.site.browser import browser
 
     with browser() as chrome, serve(Path(sys.argv[1])) as base, OfflinePage(chrome, base) as o:
-        o.open(PAGE)
+        open_page(o, PAGE)
         found = check_lab1_chart(o)
     print("\n".join(found) or f"{PAGE}: the chart shows the table's value")
     sys.exit(bool(found))

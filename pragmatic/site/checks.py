@@ -257,6 +257,8 @@ def check_site(site: Path, chrome, math_only: bool = False) -> dict[str, list[st
             with OfflinePage(chrome, base, DESKTOP) as offline:
                 offline.open(page)
                 record("math", check_math(offline, page))
+                # Before axe: its style-sheet reader requests the theme's @import relative to
+                # the page (a 404 that is axe's, not the site's).
                 record("requests", check_loaded(offline, page))
                 if math_only:
                     continue
