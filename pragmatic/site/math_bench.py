@@ -275,15 +275,17 @@ def load(chrome, root: Path, base: str, page: str, candidate: Candidate) -> dict
 
 
 def measure(site: Path, pages: list[str], candidates=CANDIDATES, repeats: int = REPEATS,
-            warmup: bool = True) -> dict:
-    """Every candidate on every page, `repeats` cold loads each, interleaved; a summary each."""
+            warmup: bool = True, chrome=None) -> dict:
+    """Every candidate on every page, `repeats` cold loads each, interleaved; a summary each.
+    `chrome`: a browser already running (Playwright allows one per thread); else one is
+    started."""
     runs = {c.name: {p: [] for p in pages} for c in candidates}
     with tempfile.TemporaryDirectory() as tmp, ExitStack() as stack:
         served = {}                   # candidate -> (folder served, its base URL)
         for c in candidates:
             root = site if c.entry is None else _overlay(site, Path(tmp, c.name), c)
             served[c.name] = (root, stack.enter_context(serve(root)))
-        chrome = stack.enter_context(browser())
+        chrome = chrome or stack.enter_context(browser())
         if warmup:  # the browser's first page pays for starting up: not counted
             load(chrome, *served[candidates[0].name], pages[0], candidates[0])
         for round_ in range(repeats):
