@@ -108,3 +108,14 @@ def test_build_time_katex_has_no_javascript(measured):
     assert static["html_growth"] > 0  # and so the clock stopped after KaTeX had typeset
     assert static["bytes"] == katex["bytes"] - javascript + static["html_growth"]
     assert "katex-static (est.)" in math_bench.table(measured)
+
+
+@pytest.mark.parametrize("args, named", [(["--site", "/nonexistent"], "/nonexistent"),
+                                         (["--repeats", "0"], "--repeats"),
+                                         (["--top", "-1"], "--top")])
+def test_bad_input_is_one_line_naming_the_value(args, named, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        math_bench.main(args)
+    assert exit_.value.code == 2
+    message = capsys.readouterr().err.strip().splitlines()[-1]
+    assert named in message

@@ -358,6 +358,11 @@ def main(argv=None) -> int:
     parser.add_argument("--repeats", type=int, default=REPEATS)
     parser.add_argument("--out", type=Path, help="also save the figures as JSON here")
     args = parser.parse_args(argv)
+    if not (args.site / "index.html").is_file():
+        parser.error(f"--site {args.site} holds no index.html: build the site first (make book)")
+    for name in ("top", "repeats"):
+        if getattr(args, name) < 1:
+            parser.error(f"--{name} must be a whole number of at least 1, got {getattr(args, name)}")
     pages = args.pages or [page for page, count in heaviest(args.site, args.top) if count]
     for page in pages:
         path = args.site / page
@@ -366,6 +371,8 @@ def main(argv=None) -> int:
         if KATEX_JS not in path.read_text(errors="replace"):
             parser.error(f"{path} does not load {KATEX_JS}: rebuild the site with "
                          "pragmatic.site.assets (make book)")
+    if not pages:
+        parser.error(f"no page of {args.site} has a formula to measure")
     measured = measure(args.site, pages, repeats=args.repeats)
     print(table(measured))
     if args.out:
