@@ -41,6 +41,12 @@ _numbers = itertools.count(1)  # makes each displayed chart's element id unique 
 def chart_data(table: pd.DataFrame, setting: str, x: str = "n") -> pd.DataFrame:
     """One record per row: the setting (as text), the sample size, the procedure, the
     replications, and each quantity with its standard error (column `<quantity>_se`)."""
+    needed = [setting, x, "procedure", "reps",
+              *(column for name, (se, _) in QUANTITIES.items() for column in (name, se))]
+    missing = [column for column in needed if column not in table.columns]
+    if missing:
+        raise ValueError(f"the table has no column {', '.join(map(repr, missing))}: it needs "
+                         f"{', '.join(needed)}")
     keys = table[[setting, x, "procedure"]]
     if keys.duplicated().any():
         raise ValueError(f"more than one row for some ({setting}, {x}, procedure): "

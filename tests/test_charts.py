@@ -145,3 +145,10 @@ def test_the_x_axis_is_logarithmic_when_n_spans_a_factor_of_ten():
 def test_two_rows_for_one_point_are_refused():
     with pytest.raises(ValueError, match="more than one row"):
         results_chart(small(dist=["normal"] * 4, n=[5, 5, 500, 500]), "dist", "distribution")
+
+
+def test_a_missing_column_is_named_in_one_line():
+    table = pd.DataFrame({"n": [5], "procedure": ["t"], "dist": ["normal"]})
+    with pytest.raises(ValueError, match="no column 'nope'") as error:
+        results_chart(table, "nope", "setting")
+    assert "\n" not in str(error.value)
