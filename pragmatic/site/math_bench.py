@@ -358,11 +358,12 @@ def main(argv=None) -> int:
     parser.add_argument("--repeats", type=int, default=REPEATS)
     parser.add_argument("--out", type=Path, help="also save the figures as JSON here")
     args = parser.parse_args(argv)
-    if not (args.site / "index.html").is_file():
-        parser.error(f"--site {args.site} holds no index.html: build the site first (make book)")
+    # numbers first: their check does not depend on what has been built
     for name in ("top", "repeats"):
         if getattr(args, name) < 1:
             parser.error(f"--{name} must be a whole number of at least 1, got {getattr(args, name)}")
+    if not (args.site / "index.html").is_file():
+        parser.error(f"--site {args.site} holds no index.html: build the site first (make book)")
     pages = args.pages or [page for page, count in heaviest(args.site, args.top) if count]
     for page in pages:
         path = args.site / page
