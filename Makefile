@@ -31,7 +31,7 @@ $(STAMP): requirements.txt pyproject.toml hub/overrides.json
 	mkdir -p $(LAB_SETTINGS) && cp hub/overrides.json $(LAB_SETTINGS)/
 	touch $@
 
-# The site's JavaScript (MathJax, Vega) and the browser tests' axe-core, from the npm registry at
+# The site's JavaScript (KaTeX, Vega), the browser tests' axe-core and the hub test's proxy, from the npm registry at
 # the versions package-lock.json pins; the book copies them into the site (pragmatic.site.assets).
 node_modules: $(NODE_STAMP)
 
