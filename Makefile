@@ -17,7 +17,7 @@ NODE_STAMP := node_modules/.installed
 CHROMIUM ?= /usr/bin/chromium
 export CHROMIUM
 
-.PHONY: env node_modules chromium book book-student test bench bench-samplers gpu-check lab lab-grid clean
+.PHONY: env node_modules chromium book book-student homework grade student test bench bench-samplers gpu-check lab lab-grid clean
 
 env: $(STAMP)
 
@@ -60,6 +60,26 @@ book: env $(NODE_STAMP) $(CACHE_STAMP)
 book-student: env $(NODE_STAMP)
 	$(BIN)/python -m pragmatic.edition student _build/student-src
 	$(JB) _build/student-src --path-output _build/student
+
+# Homework (otter-grader): each homework/<assignment>.ipynb master becomes
+# _build/homework/<assignment>/student/ and .../autograder/ (zip and solution notebook).
+HOMEWORK_STAMP := _build/homework/.built
+homework: $(HOMEWORK_STAMP)
+
+$(HOMEWORK_STAMP): $(STAMP) $(shell find homework -type f 2>/dev/null) pragmatic/homework.py
+	$(BIN)/python -m pragmatic.homework assign homework --out _build/homework
+	touch $@
+
+# make grade SUBMISSIONS=DIR GRADES=FILE.csv [TIMEOUT=seconds per submission]
+grade: $(HOMEWORK_STAMP)
+	@test -n "$(SUBMISSIONS)" && test -n "$(GRADES)" || { echo "make grade: give SUBMISSIONS=DIR and GRADES=FILE.csv" >&2; exit 2; }
+	$(BIN)/python -m pragmatic.homework grade $(SUBMISSIONS) --grades $(GRADES) --built _build/homework $(if $(TIMEOUT),--timeout $(TIMEOUT))
+
+# The student distribution: a git repository with the student edition as notebooks, the package,
+# the datasets and the homework's student notebooks, and no solution. Push it where
+# editions.yml's student entry says.
+student: $(HOMEWORK_STAMP)
+	$(BIN)/python -m pragmatic.distribution _build/student-dist --homework _build/homework
 
 test: env $(NODE_STAMP) chromium
 	$(BIN)/python -m pytest

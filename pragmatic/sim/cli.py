@@ -16,6 +16,7 @@ import json
 import os
 import sys
 
+from ..cli import OneLineParser
 from .engine import SimulationError, simulate, simulate_scenario
 from .mean import DISTRIBUTIONS, PROCEDURES
 
@@ -23,13 +24,6 @@ from .mean import DISTRIBUTIONS, PROCEDURES
 def _registry() -> dict:
     from .scenarios import REGISTRY  # here, not above: the scenario modules import this one
     return REGISTRY
-
-
-class OneLineParser(argparse.ArgumentParser):
-    """argparse, but bad input gets one line on stderr (no usage block) and exit code 2."""
-
-    def error(self, message):
-        self.exit(2, f"{self.prog}: error: {message}\n")
 
 
 def _whole(low: int):
