@@ -18,15 +18,15 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
-from urllib.parse import urlencode
 
 from .cli import OneLineParser
-from .edition import SKIP, launch_targets, notebook_pages, student_edition
+from .edition import launch_targets, notebook_pages, student_edition
+from .launch import launch_link  # noqa: F401  (re-exported for callers of the first version)
 
 # Copied from the student edition as they are: what the notebooks import and read, and what
 # repo2docker (Binder, a hub image) builds the environment from.
-SHIPPED = ("pragmatic", "datasets", "requirements.txt", "runtime.txt", "postBuild",
-           "pyproject.toml", "hub/overrides.json", "LICENSE", "CITATION.cff")
+SHIPPED = ("pragmatic", "datasets", "requirements.txt", "requirements-gpu.txt", "runtime.txt",
+           "postBuild", "pyproject.toml", "hub/overrides.json", "LICENSE", "CITATION.cff")
 # Never in the distribution, even where a folder above is copied.
 NEVER = shutil.ignore_patterns("__pycache__", "*.egg-info", ".ipynb_checkpoints")
 
@@ -44,17 +44,6 @@ The chapters and labs of *Assumptions First* as notebooks, with the course packa
 This repository is generated from the course's sources (`make student`); changes made here
 are overwritten by the next release.
 """
-
-
-def launch_link(hub_url: str, repository: str, branch: str, path: str) -> str:
-    """The nbgitpuller link that opens `path` of the repository on the hub in JupyterLab.
-
-    The same link sphinx-book-theme puts behind a page's JupyterHub button.
-    """
-    name = repository.rstrip("/").rsplit("/", 1)[-1].removesuffix(".git")
-    query = urlencode(dict(repo=repository, urlpath=f"lab/tree/{name}/{path}", branch=branch),
-                      safe="/")
-    return f"{hub_url.rstrip('/')}/hub/user-redirect/git-pull?{query}"
 
 
 def _git(dest: Path, *args: str) -> str:

@@ -18,6 +18,7 @@ import yaml
 from bs4 import BeautifulSoup
 
 from conftest import REPO, build
+from pragmatic.site.hub_cost import Assumptions, sizing
 from pragmatic.site.status import GPU_CHECK_VARIABLE, PACKAGES
 
 CONFIG = """title: Status
@@ -43,8 +44,9 @@ kernelspec:
 print("{name}")
 ```
 """
-STATUS = "# Status\n\n" + "".join(f"```{{build-status}} {part}\n```\n\n"
-                                  for part in ("pages", "machine", "packages", "gpu-check"))
+STATUS = ("# Status\n\n" + "".join(f"```{{build-status}} {part}\n```\n\n"
+                                   for part in ("pages", "machine", "packages", "gpu-check"))
+          + "```{build-status} hub-cost\n:students: 100\n:node_price: 2.5\n```\n")
 REPORT = {"machine": {"cpu_model": "Planted CPU", "cpu_count": 8, "b_devices": ["cuda:0"],
                       "b_kind": "Planted GPU 9000", "jax": "0.0.1"},
           "labels": {"a": "CPU", "b": "GPU"}, "tolerance_se": 4, "quick": False,
@@ -147,3 +149,36 @@ def test_the_real_book_lists_every_chapter_and_lab(site):
         "table", class_="build-status-pages")
     linked = {a["href"].split("#")[0].removesuffix(".html") for a in table.find_all("a")}
     assert wanted and wanted <= linked, sorted(wanted - linked)
+
+
+def test_the_hub_cost_is_worked_out_from_the_measured_pages_and_the_options(builds):
+    head, *body = rows(builds["first"], "build-status-hub-cost")
+    table = {row[0]: row[1:] for row in body}
+    assert head == ["Quantity", "Value", "How"]
+    assert "the 2 pages' run times above" in table["Every page once, one student"][1]
+    assert table["Students, runs of each page"][0] == "100, 3"
+    # 16 cores at half a core each, and 64 GB at 2 GB each: 32 a node, so 4 nodes for 100
+    assert table["Students a node holds"][0] == "32"
+    assert table["Nodes for a class session"][0] == "4"
+    assert "10.00 an hour" in table["Nodes for a class session"][1]
+
+
+def test_sizing_is_the_closed_form():
+    a = Assumptions(students=300, runs=3, limit=2, guarantee=0.5, memory_gb=4, node_cores=16,
+                    node_memory_gb=64, node_price=0.8)
+    s = sizing({"lab": 240.0, "chapter": 60.0}, a)
+    assert s["one_pass_s"] == 300.0
+    assert s["core_hours"] == pytest.approx(300 * 3 * 300 * 2 / 3600)  # 150
+    assert s["node_hours"] == pytest.approx(150 / 16)
+    assert s["term_cost"] == pytest.approx(150 / 16 * 0.8)
+    assert s["users_per_node"] == 16       # memory binds: 64 / 4, not 16 / 0.5
+    assert s["session_nodes"] == 19        # ceil(300 / 16)
+    assert (s["slowest"], s["slowest_worst_s"]) == ("lab", 960.0)
+
+
+@pytest.mark.parametrize("bad, named", [({"students": 0}, "students"),
+                                        ({"guarantee": 3.0}, "guarantee 3.0 exceeds limit"),
+                                        ({"node_price": -1.0}, "node_price")])
+def test_bad_assumptions_are_named(bad, named):
+    with pytest.raises(ValueError, match=named):
+        Assumptions(**bad)

@@ -18,7 +18,8 @@ import pytest
 import yaml
 
 from conftest import MARKER, REPO, html_dir
-from pragmatic.distribution import launch_link, student_distribution
+from pragmatic.distribution import student_distribution
+from pragmatic.launch import launch_link
 from pragmatic.edition import SKIP, INSTRUCTOR_PAGES, launch_targets, notebook_pages, student_edition
 
 TARGETS = launch_targets(REPO)
@@ -215,3 +216,17 @@ def test_exercises_are_numbered_from_one_on_every_page(editions, name):
             pages += 1
             assert numbers == list(range(1, len(numbers) + 1)), (page, numbers)
     assert pages >= 9
+
+
+def test_the_launch_command_prints_the_pages_links_and_refuses_unknown_pages():
+    run = [sys.executable, "-m", "pragmatic.launch"]
+    result = subprocess.run(run, cwd=REPO, capture_output=True, text=True, check=True)
+    assert result.stdout.split() == [
+        launch_link(TARGETS["jupyterhub_url"], TARGETS["repository"], TARGETS["branch"],
+                    f"{page}.ipynb") for page in notebook_pages(REPO)]
+    result = subprocess.run(run + ["labs/01-t-interval", "--hub", "http://127.0.0.1:8000"],
+                            cwd=REPO, capture_output=True, text=True, check=True)
+    assert result.stdout.startswith("http://127.0.0.1:8000/hub/user-redirect/git-pull?")
+    for bad, named in ((["labs/no-such-lab"], "labs/no-such-lab"), (["--hub", "hub.edu"], "hub.edu")):
+        result = subprocess.run(run + bad, cwd=REPO, capture_output=True, text=True)
+        assert result.returncode == 2 and result.stderr.count("\n") == 1 and named in result.stderr

@@ -11,7 +11,9 @@ The directive takes one argument, the part of the report to put there:
 - `packages`: the versions of the main packages;
 - `gpu-check`: the figures of the last `make gpu-check` (`_build/gpu-check.json` beside this
   package, or the file that the environment variable PRAGMATIC_GPU_CHECK names), or one sentence
-  saying that there are none.
+  saying that there are none;
+- `hub-cost`: what a class costs on a Kubernetes hub, worked out from the pages' run times
+  (`pragmatic.site.hub_cost`); its assumptions are the directive's options.
 
 Nothing here executes a notebook: an executed status page could itself come from the cache and
 show stale facts. A page using the directive is read again on every build, and its placeholders
@@ -42,6 +44,8 @@ from sphinx.transforms.post_transforms import SphinxPostTransform
 from sphinx.util import logging
 from sphinx.util.docutils import SphinxDirective
 
+from .hub_cost import Assumptions, sizing
+
 logger = logging.getLogger(__name__)
 
 REPO = Path(__file__).resolve().parents[2]
@@ -49,7 +53,7 @@ GPU_CHECK = REPO / "_build" / "gpu-check.json"
 GPU_CHECK_VARIABLE = "PRAGMATIC_GPU_CHECK"
 PACKAGES = ("jupyter-book", "myst-nb", "sphinx", "numpy", "scipy", "pandas", "statsmodels",
             "pymc", "arviz", "nutpie", "jax", "jaxlib", "altair", "matplotlib", "pragmatic")
-PARTS = ("pages", "machine", "packages", "gpu-check")
+PARTS = ("pages", "machine", "packages", "gpu-check", "hub-cost")
 HAS_STATUS = "has_build_status"   # in myst-nb's per-page metadata: the page uses the directive
 RUN = "build_status_run"          # in myst-nb's per-page metadata: {"cached", "ran"} (see above)
 
@@ -60,13 +64,22 @@ class BuildStatusNode(nodes.General, nodes.Element):
 
 class BuildStatus(SphinxDirective):
     required_arguments = 1
+    # hub-cost's assumptions (pragmatic.site.hub_cost.Assumptions), e.g. `:students: 300`
+    option_spec = {name: type(field.default)
+                   for name, field in Assumptions.__dataclass_fields__.items()}
 
     def run(self):
         part = self.arguments[0]
         if part not in PARTS:
             raise self.error(f"build-status: unknown part {part!r}; one of {', '.join(PARTS)}")
+        if self.options and part != "hub-cost":
+            raise self.error(f"build-status: only hub-cost takes options, not {part}")
+        try:
+            assumptions = Assumptions(**self.options)
+        except ValueError as err:
+            raise self.error(str(err)) from None
         _metadata().set_doc_data(self.env, self.env.docname, HAS_STATUS, True)
-        node = BuildStatusNode(part=part)
+        node = BuildStatusNode(part=part, assumptions=assumptions)
         self.set_source_info(node)
         return [node]
 
@@ -316,6 +329,8 @@ def render(part: str, env, status_doc: str, node) -> list[nodes.Node]:
     if part == "packages":
         return [_table(["Package", "Version"], [list(v) for v in versions()],
                        "build-status-packages")]
+    if part == "hub-cost":
+        return hub_cost(page_rows(env), node["assumptions"])
     path = gpu_check_path()
     if not path.is_file():
         return [_no_gpu_check()]
@@ -328,6 +343,41 @@ def render(part: str, env, status_doc: str, node) -> list[nodes.Node]:
                        location=node)
         return [nodes.paragraph(text=f"The gpu-check figures in {path.name} could not be read.")]
     return [nodes.paragraph(text=summary), _table(head, body, "build-status-gpu-check")]
+
+
+def _hours(seconds: float) -> str:
+    return f"{seconds / 60:.0f} min" if seconds < 5400 else f"{seconds / 3600:.1f} h"
+
+
+def hub_cost(rows: list[dict], a: Assumptions) -> list[nodes.Node]:
+    """The cost of a class on a hub: a table of what is measured, assumed and worked out."""
+    runtimes = {r["title"]: r["runtime"] for r in rows if r["runtime"] and r["succeeded"]}
+    if not runtimes:
+        return [nodes.paragraph(text="No page of this book has a measured run time yet, so "
+                                     "there is nothing to work the cost out from.")]
+    s = sizing(runtimes, a)
+    money = lambda x: f"{x:,.2f}"  # noqa: E731
+    body = [
+        ["Every page once, one student", _hours(s["one_pass_s"]),
+         f"measured: the {len(runtimes)} pages' run times above, at {a.limit:g} cores"],
+        ["Students, runs of each page", f"{a.students:g}, {a.runs:g}", "assumed"],
+        ["Core-hours in a term", f"{s['core_hours']:,.0f}",
+         f"students × runs × every page once × {a.limit:g} cores (an upper bound: not every "
+         "second keeps both cores busy)"],
+        ["Node-hours in a term", f"{s['node_hours']:,.1f}",
+         f"core-hours / {a.node_cores:g} cores a node"],
+        ["Compute in a term", money(s["term_cost"]),
+         f"node-hours × {money(a.node_price)} a node-hour (assumed); "
+         f"{money(s['per_student_cost'])} a student"],
+        ["Students a node holds", f"{s['users_per_node']}",
+         f"at their guarantee: {a.guarantee:g} core and {a.memory_gb:g} GB each, on nodes "
+         f"of {a.node_cores:g} cores and {a.node_memory_gb:g} GB"],
+        ["Nodes for a class session", f"{s['session_nodes']}",
+         f"every student's server up at once; {money(s['session_cost_per_hour'])} an hour"],
+        ["The slowest page in that session", f"{_hours(s['slowest_s'])} to "
+         f"{_hours(s['slowest_worst_s'])}",
+         f"{s['slowest']}: measured, and at the guarantee if all run it at once"]]
+    return [_table(["Quantity", "Value", "How"], body, "build-status-hub-cost")]
 
 
 class FillBuildStatus(SphinxPostTransform):
