@@ -21,7 +21,6 @@ from pathlib import Path
 
 from .cli import OneLineParser
 from .edition import launch_targets, notebook_pages, student_edition
-from .launch import launch_link  # noqa: F401  (re-exported for callers of the first version)
 
 # Copied from the student edition as they are: what the notebooks import and read, and what
 # repo2docker (Binder, a hub image) builds the environment from.
