@@ -11,6 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import nbformat
 import pytest
 
 from pragmatic.edition import SKIP, _OPEN, _block_end, _tags
@@ -100,3 +101,34 @@ def site(editions, chrome):
     root = html_dir(editions, "instructor")
     with serve(root) as base:
         yield {"base": base, "root": root, "chrome": chrome}
+
+
+@pytest.fixture(scope="session")
+def homework(tmp_path_factory):
+    """The homework masters built by otter assign (about a minute on 2 cores), once."""
+    out = tmp_path_factory.mktemp("homework") / "built"
+    result = subprocess.run([sys.executable, "-m", "pragmatic.homework", "assign",
+                             str(REPO / "homework"), "--out", str(out)],
+                            capture_output=True, text=True, cwd=REPO, timeout=1200)
+    assert result.returncode == 0, result.stdout + result.stderr
+    return out
+
+
+def _strings(value):
+    """Every string inside nested dicts and lists."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _strings(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _strings(item)
+
+
+def text_of(path: Path) -> str:
+    """A file's text; for a notebook also every string in it decoded (JSON escapes quotes)."""
+    raw = path.read_text(errors="replace")
+    if path.suffix != ".ipynb":
+        return raw
+    return "\n".join([raw, *_strings(dict(nbformat.read(path, as_version=4)))])

@@ -17,8 +17,9 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 import yaml
 
-from conftest import MARKER, REPO, html_dir
+from conftest import MARKER, REPO, html_dir, text_of
 from pragmatic.distribution import student_distribution
+from pragmatic.homework import secrets
 from pragmatic.launch import launch_link
 from pragmatic.edition import SKIP, INSTRUCTOR_PAGES, launch_targets, notebook_pages, student_edition
 
@@ -167,8 +168,9 @@ def _launch_targets_of(url: str) -> tuple[str, str, str] | None:
 
 
 @pytest.fixture(scope="module")
-def planted_distribution(editions, tmp_path_factory):
-    return student_distribution(editions["source"], tmp_path_factory.mktemp("planted") / "dist")
+def planted_distribution(editions, homework, tmp_path_factory):
+    return student_distribution(editions["source"], tmp_path_factory.mktemp("planted") / "dist",
+                                homework=homework)
 
 
 def test_every_launch_link_opens_a_notebook_of_the_distribution_without_solutions(
@@ -230,3 +232,25 @@ def test_the_launch_command_prints_the_pages_links_and_refuses_unknown_pages():
     for bad, named in ((["labs/no-such-lab"], "labs/no-such-lab"), (["--hub", "hub.edu"], "hub.edu")):
         result = subprocess.run(run + bad, cwd=REPO, capture_output=True, text=True)
         assert result.returncode == 2 and result.stderr.count("\n") == 1 and named in result.stderr
+
+
+def test_the_distribution_holds_each_homeworks_student_notebook(planted_distribution, homework):
+    for student in homework.glob("*/student"):
+        shipped = planted_distribution / "homework" / student.parent.name
+        assert sorted(p.name for p in shipped.iterdir()) == sorted(p.name for p in student.iterdir())
+
+
+def test_no_homework_solution_or_hidden_test_reaches_a_site_or_the_distribution(
+        editions, planted_distribution):
+    hidden = {line for master in sorted((REPO / "homework").glob("*.ipynb"))
+              for line in secrets(master)}
+    assert len(hidden) > 50  # solutions, rubrics and hidden tests of every assignment
+    places = [html_dir(editions, "instructor"), html_dir(editions, "student"),
+              planted_distribution]
+    leaks = []
+    for place in places:
+        for path in place.rglob("*"):
+            if path.is_file() and ".git" not in path.relative_to(place).parts:
+                text = text_of(path)
+                leaks += [(path, line) for line in hidden if line in text]
+    assert leaks == []
