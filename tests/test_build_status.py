@@ -155,7 +155,8 @@ def test_the_hub_cost_is_worked_out_from_the_measured_pages_and_the_options(buil
     head, *body = rows(builds["first"], "build-status-hub-cost")
     table = {row[0]: row[1:] for row in body}
     assert head == ["Quantity", "Value", "How"]
-    assert "the 2 pages' run times above" in table["Every page once, one student"][1]
+    measured = table["Every page once, one student"][1]
+    assert "the 2 pages' run times on the build status page" in measured
     assert table["Students, runs of each page"][0] == "100, 3"
     # 16 cores at half a core each, and 64 GB at 2 GB each: 32 a node, so 4 nodes for 100
     assert table["Students a node holds"][0] == "32"

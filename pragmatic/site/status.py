@@ -359,7 +359,8 @@ def hub_cost(rows: list[dict], a: Assumptions) -> list[nodes.Node]:
     money = lambda x: f"{x:,.2f}"  # noqa: E731
     body = [
         ["Every page once, one student", _hours(s["one_pass_s"]),
-         f"measured: the {len(runtimes)} pages' run times above, at {a.limit:g} cores"],
+         f"measured: the {len(runtimes)} pages' run times on the build status page, "
+         f"at {a.limit:g} cores"],
         ["Students, runs of each page", f"{a.students:g}, {a.runs:g}", "assumed"],
         ["Core-hours in a term", f"{s['core_hours']:,.0f}",
          f"students × runs × every page once × {a.limit:g} cores (an upper bound: not every "
