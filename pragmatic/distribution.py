@@ -1,4 +1,4 @@
-"""The student distribution: `python -m pragmatic.distribution DEST [--source SRC] [--homework DIR]`.
+"""The student distribution: `python -m pragmatic.distribution DEST [--source S] [--homework H]`.
 
 DEST becomes a git repository to push as the student repository (or branch) that editions.yml
 names, and that the student edition's launch buttons open. It holds the student edition's
@@ -96,7 +96,7 @@ def student_distribution(source: Path, dest: Path, homework: Path | None = None)
 
 
 def _describe(source: Path) -> str:
-    """The sources' commit, when they are a git checkout, so a release says what it was built from."""
+    """The sources' commit, when they are a git checkout: a release says what it was made from."""
     result = subprocess.run(["git", "-C", str(source), "describe", "--always", "--dirty"],
                             capture_output=True, text=True)
     return result.stdout.strip() if result.returncode == 0 else str(source)
@@ -119,7 +119,9 @@ def main(argv=None) -> int:
         student_distribution(args.source, args.dest, args.homework)
     except ValueError as err:
         parser.error(str(err))
-    print(f"student distribution in {args.dest}: {_git(args.dest, 'log', '--oneline', '-1').strip()}")
+    release = _git(args.dest, "log", "--oneline", "-1").strip()
+    print(f"student distribution in {args.dest}: {release}"
+          + ("" if args.homework else " (no homework: add --homework _build/homework)"))
     return 0
 
 

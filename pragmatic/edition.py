@@ -25,8 +25,9 @@ from .cli import OneLineParser
 
 # Folders and files that are not part of the book's sources.
 # (homework/ holds the homework's master notebooks, solutions and hidden tests included.)
-SKIP = shutil.ignore_patterns(".git", ".venv", "node_modules", "_build", "tests", ".ci", "__pycache__",
-                              "*.egg-info", ".pytest_cache", ".ipynb_checkpoints", "homework")
+SKIP = shutil.ignore_patterns(".git", ".venv", "node_modules", "_build", "tests", ".ci",
+                              "__pycache__", "*.egg-info", ".pytest_cache", ".ipynb_checkpoints",
+                              "homework")
 _OPEN = re.compile(r"^(?P<indent>\s*)(?P<fence>`{3,}|:{3,})\{(?P<name>[\w-]+)\}(?P<argument>.*)$")
 # Pages only instructors read: left out of the student edition (file and table of contents).
 INSTRUCTOR_PAGES = ("instructors",)
@@ -138,7 +139,8 @@ def _configure(dest: Path, targets: dict, notebooks: list[str]) -> None:
                                     jupyterhub_url=targets["jupyterhub_url"])
     config["sphinx"].setdefault("config", {})["course_edition"] = "student"
     # The .ipynb twins are for the launch links and the distribution, not pages of their own.
-    config["exclude_patterns"] = config.get("exclude_patterns", []) + [f"{page}.ipynb" for page in notebooks]
+    config["exclude_patterns"] = (config.get("exclude_patterns", [])
+                                  + [f"{page}.ipynb" for page in notebooks])
     path.write_text("# The student edition's configuration, written by pragmatic.edition.\n"
                     + yaml.safe_dump(config, sort_keys=False, allow_unicode=True))
 
@@ -150,7 +152,8 @@ def student_edition(source: Path, dest: Path) -> list[Path]:
         shutil.rmtree(dest)
     shutil.copytree(source, dest, ignore=SKIP)
     toc = yaml.safe_load((dest / "_toc.yml").read_text())
-    (dest / "_toc.yml").write_text(yaml.safe_dump(_drop_pages(toc, INSTRUCTOR_PAGES), sort_keys=False))
+    toc = _drop_pages(toc, INSTRUCTOR_PAGES)
+    (dest / "_toc.yml").write_text(yaml.safe_dump(toc, sort_keys=False))
     for page in INSTRUCTOR_PAGES:
         (dest / f"{page}.md").unlink(missing_ok=True)
     changed = []

@@ -1,10 +1,12 @@
 """Launch links into the student distribution: `python -m pragmatic.launch [PAGE ...] [--hub URL]`.
 
-Prints one nbgitpuller link per notebook page (all of them by default; a page is named as in
-_toc.yml, e.g. labs/01-t-interval, or `homework/<assignment>/<file>.ipynb`). Following a link
-logs the student in to the hub, pulls the student distribution into their home folder (merging
-with their own changes) and opens the notebook in JupyterLab. The hub, the repository and the
-branch are the student edition's, from editions.yml; `--hub` names another hub.
+Prints one nbgitpuller link per notebook page and homework notebook (all of them by default; a
+page is named as in _toc.yml, e.g. labs/01-t-interval, a homework as
+homework/<assignment>/<assignment>.ipynb). Following a link logs the student in to the hub,
+pulls the student distribution into their home folder (merging with their own changes) and
+opens the notebook in JupyterLab. The hub, the repository and the branch are the student
+edition's, from editions.yml; `--hub` and `--repo` name others (to try a local hub on a local
+copy of the distribution, for example).
 """
 
 from __future__ import annotations
@@ -28,26 +30,37 @@ def launch_link(hub_url: str, repository: str, branch: str, path: str) -> str:
     return f"{hub_url.rstrip('/')}/hub/user-redirect/git-pull?{query}"
 
 
+def homework_notebooks(source: Path) -> list[str]:
+    """Where each homework's student notebook sits in the distribution (make student)."""
+    return [f"homework/{master.stem}/{master.stem}.ipynb"
+            for master in sorted((source / "homework").glob("*.ipynb"))]
+
+
 def main(argv=None) -> int:
     parser = OneLineParser(prog="python -m pragmatic.launch", description=__doc__)
     parser.add_argument("pages", nargs="*", help="pages (default: every notebook page)")
     parser.add_argument("--hub", help="the hub's address (default: editions.yml's)")
-    parser.add_argument("--source", type=Path, default=Path("."))
+    parser.add_argument("--repo", help="the distribution's git address, e.g. "
+                        "file:///path/to/_build/student-dist (default: editions.yml's)")
+    parser.add_argument("--source", type=Path, default=Path("."),
+                        help="the book's folder, with editions.yml (default: .)")
     args = parser.parse_args(argv)
     try:
         targets = launch_targets(args.source)
     except ValueError as err:
         parser.error(str(err))
-    known = notebook_pages(args.source)
+    pages, homework = notebook_pages(args.source), homework_notebooks(args.source)
     for page in args.pages:
-        if page not in known and not page.startswith("homework/"):
-            parser.error(f"unknown page {page!r}; one of {', '.join(known)}, or homework/...")
+        if page not in pages and page not in homework:
+            parser.error(f"unknown page {page!r}; one of {', '.join(pages + homework)}")
     if args.hub is not None and not args.hub.startswith(("http://", "https://")):
         parser.error(f"--hub {args.hub!r} is not an http(s) address")
-    hub = args.hub or targets["jupyterhub_url"]
-    for page in args.pages or known:
+    if args.repo is not None and not args.repo.startswith(("http://", "https://", "file://")):
+        parser.error(f"--repo {args.repo!r} is not an http(s) or file:// address")
+    hub, repository = args.hub or targets["jupyterhub_url"], args.repo or targets["repository"]
+    for page in args.pages or pages + homework:
         path = page if page.endswith(".ipynb") else f"{page}.ipynb"
-        print(launch_link(hub, targets["repository"], targets["branch"], path))
+        print(launch_link(hub, repository, targets["branch"], path))
     return 0
 
 

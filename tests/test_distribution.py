@@ -223,13 +223,20 @@ def test_exercises_are_numbered_from_one_on_every_page(editions, name):
 def test_the_launch_command_prints_the_pages_links_and_refuses_unknown_pages():
     run = [sys.executable, "-m", "pragmatic.launch"]
     result = subprocess.run(run, cwd=REPO, capture_output=True, text=True, check=True)
+    homework = [f"homework/{m.stem}/{m.stem}.ipynb" for m in sorted(REPO.glob("homework/*.ipynb"))]
+    assert len(homework) >= 2
     assert result.stdout.split() == [
-        launch_link(TARGETS["jupyterhub_url"], TARGETS["repository"], TARGETS["branch"],
-                    f"{page}.ipynb") for page in notebook_pages(REPO)]
+        launch_link(TARGETS["jupyterhub_url"], TARGETS["repository"], TARGETS["branch"], path)
+        for path in [f"{page}.ipynb" for page in notebook_pages(REPO)] + homework]
     result = subprocess.run(run + ["labs/01-t-interval", "--hub", "http://127.0.0.1:8000"],
                             cwd=REPO, capture_output=True, text=True, check=True)
     assert result.stdout.startswith("http://127.0.0.1:8000/hub/user-redirect/git-pull?")
-    for bad, named in ((["labs/no-such-lab"], "labs/no-such-lab"), (["--hub", "hub.edu"], "hub.edu")):
+    result = subprocess.run(run + [homework[0], "--repo", "file:///srv/student-dist"], cwd=REPO,
+                            capture_output=True, text=True, check=True)
+    assert "repo=file%3A///srv/student-dist&urlpath=lab/tree/student-dist/homework/" in result.stdout
+    for bad, named in ((["labs/no-such-lab"], "labs/no-such-lab"), (["--hub", "hub.edu"], "hub.edu"),
+                       (["homework/hw9/typo.ipynb"], "homework/hw9/typo.ipynb"),
+                       (["--repo", "/srv/dist"], "/srv/dist")):
         result = subprocess.run(run + bad, cwd=REPO, capture_output=True, text=True)
         assert result.returncode == 2 and result.stderr.count("\n") == 1 and named in result.stderr
 

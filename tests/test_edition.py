@@ -93,6 +93,14 @@ glue_number("secret", 42)
 ```{solution} ex1
 The answer is {glue:text}`secret`.
 ```
+
+```{only} instructor
+Only instructors read this line.
+```
+
+```{only} student
+Only students read this line.
+```
 """
 
 
@@ -100,7 +108,7 @@ def student_build(tmp_path, page: str) -> subprocess.CompletedProcess:
     """The student edition of a one-page book built with the course's strict settings."""
     book = tmp_path / "book"
     book.mkdir()
-    for name in ("_config.yml", "references.bib"):
+    for name in ("_config.yml", "references.bib", "editions.yml"):
         shutil.copy(REPO / name, book)
     (book / "_toc.yml").write_text("format: jb-book\nroot: page\n")
     (book / "page.md").write_text(page)
@@ -116,6 +124,8 @@ def test_the_student_edition_of_a_page_with_solution_cells_builds_strictly(tmp_p
     assert result.returncode == 0, result.stdout[-2000:] + result.stderr[-2000:]
     html = (tmp_path / "out" / "_build" / "html" / "page.html").read_text()
     assert "1.5" in html and "Question." in html and "42" not in html
+    assert "Only students read this line." in html and "Only instructors" not in html
+    assert "Only instructors" not in (tmp_path / "src" / "page.md").read_text()
 
 
 def test_a_number_computed_only_in_a_solution_but_quoted_outside_fails_it(tmp_path):
