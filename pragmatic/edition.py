@@ -134,7 +134,9 @@ def _configure(dest: Path, targets: dict, notebooks: list[str]) -> None:
     """Point the copy's _config.yml at the student distribution and mark it the student edition."""
     path = dest / "_config.yml"
     config = yaml.safe_load(path.read_text())
-    config["repository"].update(url=targets["repository"], branch=targets["branch"])
+    # The distribution holds the book at its root, so a link's path is the page's own.
+    config["repository"].update(url=targets["repository"], branch=targets["branch"],
+                                path_to_book="")
     config["launch_buttons"].update(binderhub_url=targets["binderhub_url"],
                                     jupyterhub_url=targets["jupyterhub_url"])
     config["sphinx"].setdefault("config", {})["course_edition"] = "student"
