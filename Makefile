@@ -48,9 +48,10 @@ chromium:
 	  else echo "make: the browser tests need Chromium at $(CHROMIUM) (Debian: apt-get install chromium)" >&2; exit 2; fi; }
 	@test -x $(CHROMIUM) || { echo "make: installing Chromium did not put it at $(CHROMIUM)" >&2; exit 2; }
 
-# jupyter-cache keys on notebook code only: clear it when the package, data or pins change.
+# jupyter-cache keys on notebook code only: clear it when the package, data or pins change, with
+# Sphinx's saved environment, which would otherwise keep an unchanged page's old outputs unread.
 $(CACHE_STAMP): $(CACHE_DEPS)
-	rm -rf _build/.jupyter_cache
+	rm -rf _build/.jupyter_cache _build/.doctrees
 	mkdir -p _build
 	touch $@
 

@@ -1,4 +1,8 @@
-"""The Makefile clears the execution cache when the package, the data or the pins change."""
+"""The Makefile clears the execution cache when the package, the data or the pins change.
+
+It clears Sphinx's saved environment too: with it, Sphinx reads only the pages whose source
+changed, so every other page would keep the outputs of the old package without running again.
+"""
 
 import os
 import shutil
@@ -20,13 +24,14 @@ def checkout(tmp_path):
     return tmp_path
 
 
-def stamp_with_cache(folder: Path) -> Path:
-    """Bring the stamp up to date, then put something in the execution cache."""
+def stamp_with_cache(folder: Path) -> list[Path]:
+    """Bring the stamp up to date, then fill the execution cache and Sphinx's environment."""
     subprocess.run(["make", "-s", STAMP], cwd=folder, check=True)
-    cache = folder / "_build" / ".jupyter_cache"
-    cache.mkdir(parents=True, exist_ok=True)
-    (cache / "entry").write_text("executed outputs")
-    return cache
+    saved = [folder / "_build" / ".jupyter_cache", folder / "_build" / ".doctrees"]
+    for path in saved:
+        path.mkdir(parents=True, exist_ok=True)
+        (path / "entry").write_text("executed outputs")
+    return saved
 
 
 def touch_later(path: Path) -> None:
@@ -35,15 +40,15 @@ def touch_later(path: Path) -> None:
 
 
 def test_nothing_changed_keeps_the_cache(checkout):
-    cache = stamp_with_cache(checkout)
+    saved = stamp_with_cache(checkout)
     subprocess.run(["make", "-s", STAMP], cwd=checkout, check=True)
-    assert (cache / "entry").exists()
+    assert all((path / "entry").exists() for path in saved)
 
 
 @pytest.mark.parametrize("changed", ["requirements.txt", "pragmatic/sim/mean.py",
                                      "datasets/anscombe.csv"])
 def test_a_change_clears_the_cache(checkout, changed):
-    cache = stamp_with_cache(checkout)
+    saved = stamp_with_cache(checkout)
     touch_later(checkout / changed)
     subprocess.run(["make", "-s", STAMP], cwd=checkout, check=True)
-    assert not cache.exists()
+    assert not any(path.exists() for path in saved)
