@@ -43,7 +43,27 @@ def randhie():
     return df
 
 
-SOURCES = {"anscombe": anscombe, "penguins": penguins, "engel": engel, "randhie": randhie}
+def _causaldata(name):
+    """A table from the causaldata package (MIT), read from its installed copy; no download."""
+    import importlib
+    return importlib.import_module(f"causaldata.{name}").load_pandas().data
+
+
+def gov_transfers():
+    return _causaldata("gov_transfers")
+
+
+def gov_transfers_density():
+    return _causaldata("gov_transfers_density")
+
+
+def organ_donations():
+    return _causaldata("organ_donations")
+
+
+SOURCES = {"anscombe": anscombe, "penguins": penguins, "engel": engel, "randhie": randhie,
+           "gov_transfers": gov_transfers, "gov_transfers_density": gov_transfers_density,
+           "organ_donations": organ_donations}
 
 
 def csv_bytes(df) -> bytes:
