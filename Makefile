@@ -68,13 +68,13 @@ HOMEWORK_STAMP := _build/homework/.built
 homework: $(HOMEWORK_STAMP)
 
 $(HOMEWORK_STAMP): $(STAMP) $(shell find homework -type f 2>/dev/null) pragmatic/homework.py
-	$(BIN)/python -m pragmatic.homework assign homework --out _build/homework
+	$(BIN)/python -m pragmatic.homework assign homework --out _build/homework --jobs 2
 	touch $@
 
-# make grade SUBMISSIONS=DIR GRADES=FILE.csv [TIMEOUT=seconds per submission]
+# make grade SUBMISSIONS=DIR GRADES=FILE.csv [TIMEOUT=seconds per submission] [JOBS=submissions at once]
 grade: $(HOMEWORK_STAMP)
 	@test -n "$(SUBMISSIONS)" && test -n "$(GRADES)" || { echo "make grade: give SUBMISSIONS=DIR and GRADES=FILE.csv" >&2; exit 2; }
-	$(BIN)/python -m pragmatic.homework grade $(SUBMISSIONS) --grades $(GRADES) --built _build/homework $(if $(TIMEOUT),--timeout $(TIMEOUT))
+	$(BIN)/python -m pragmatic.homework grade $(SUBMISSIONS) --grades $(GRADES) --built _build/homework $(if $(TIMEOUT),--timeout $(TIMEOUT)) $(if $(JOBS),--jobs $(JOBS))
 
 # The student distribution: a git repository with the student edition as notebooks, the package,
 # the datasets and the homework's student notebooks, and no solution. Push it where

@@ -1,7 +1,8 @@
 """Homework with otter-grader 7, offline and without Docker.
 
-    python -m pragmatic.homework assign MASTERS_DIR --out OUT
+    python -m pragmatic.homework assign MASTERS_DIR --out OUT [--jobs N]
     python -m pragmatic.homework grade SUBMISSIONS_DIR --grades FILE.csv --built OUT [--timeout S]
+                                       [--jobs N]
 
 `assign` runs `otter assign` on every `MASTERS_DIR/*.ipynb` (otter's v1 master format). Otter runs
 each solution notebook against its own public and hidden tests, and `assign` fails, with one line
@@ -13,8 +14,9 @@ and a non-zero exit, if any test fails. For each master it writes
 - `OUT/<assignment>/questions.json`: every question with its points, and whether it is graded by
   hand; `OUT/<assignment>/assign.log`: otter's output.
 
-`grade` grades every entry of SUBMISSIONS_DIR (hidden files aside) with `otter run`, one at a
-time, each under a wall-clock limit (the whole process tree is killed when it is reached), and
+`grade` grades every entry of SUBMISSIONS_DIR (hidden files aside) with `otter run`, `--jobs` at
+a time (default 1; each is one notebook's kernel, so up to the number of cores helps), each under
+a wall-clock limit (the whole process tree is killed when it is reached), and
 reads otter's results.json, not its exit code. The assignment of a notebook comes from the
 metadata `otter assign` writes into it, or else from its file name. A file that is not a
 notebook, a notebook whose assignment cannot be told, one that runs out of time and one whose
@@ -41,6 +43,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -192,10 +195,21 @@ def assign_one(master: Path, out: Path) -> float:
     return time.perf_counter() - started
 
 
-def assign(masters: Path, out: Path) -> dict[str, float]:
+def _in_parallel(work, items, jobs: int):
+    """work(item) for each item, `jobs` at a time, results in the items' order.
+
+    Threads suffice: each work item waits on its own otter subprocess.
+    """
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        yield from pool.map(work, items)
+
+
+def assign(masters: Path, out: Path, jobs: int = 1) -> dict[str, float]:
     """Build every master in `masters` into `out`; the seconds each took."""
     out.mkdir(parents=True, exist_ok=True)
-    return {master.stem: assign_one(master, out) for master in sorted(masters.glob("*.ipynb"))}
+    found = sorted(masters.glob("*.ipynb"))
+    seconds = _in_parallel(lambda master: assign_one(master, out), found, jobs)
+    return dict(zip((master.stem for master in found), seconds))
 
 
 # --- grade ---------------------------------------------------------------------------------
@@ -345,15 +359,15 @@ def write_grades(rows: list[dict], grades: Path, assignments: dict[str, Assignme
 
 
 def grade(submissions: Path, grades: Path, built: Path, timeout: float = GRADE_TIMEOUT,
-          report=print) -> list[dict]:
+          report=print, jobs: int = 1) -> list[dict]:
     """Grade every submission in `submissions` into the CSV `grades`; the rows."""
     assignments = built_assignments(built)
     if not assignments:
         raise HomeworkError(f"{built} holds no built assignment: run `make homework` first")
     entries = sorted(p for p in submissions.iterdir() if not p.name.startswith("."))
     rows = []
-    for path in entries:
-        row = grade_one(path, assignments, timeout)
+    for path, row in zip(entries, _in_parallel(lambda p: grade_one(p, assignments, timeout),
+                                               entries, jobs)):
         rows.append(row)
         score = (f"{row['points']}/{row['possible']} ({row['percent']} %)" if row["assignment"]
                  else "0")
@@ -459,6 +473,14 @@ def _seconds(text: str) -> float:
     return value
 
 
+def _jobs(text: str) -> int:
+    import argparse
+
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"must be a whole number >= 1, got {text!r}")
+    return int(text)
+
+
 def main(argv=None) -> int:
     parser = OneLineParser(prog="python -m pragmatic.homework",
                            description="Build otter-grader homework and grade submissions offline.")
@@ -466,6 +488,8 @@ def main(argv=None) -> int:
     build = commands.add_parser("assign", help="otter assign every MASTERS_DIR/*.ipynb into OUT")
     build.add_argument("masters", type=Path, metavar="MASTERS_DIR")
     build.add_argument("--out", type=Path, required=True, metavar="OUT")
+    build.add_argument("--jobs", type=_jobs, default=1, metavar="N",
+                       help="masters built at once (default 1)")
     mark = commands.add_parser("grade", help="grade every file in SUBMISSIONS_DIR into a CSV")
     mark.add_argument("submissions", type=Path, metavar="SUBMISSIONS_DIR")
     mark.add_argument("--grades", type=Path, required=True, metavar="FILE.csv")
@@ -473,6 +497,8 @@ def main(argv=None) -> int:
                       help="where `assign` wrote the assignments")
     mark.add_argument("--timeout", type=_seconds, default=GRADE_TIMEOUT, metavar="SECONDS",
                       help=f"wall-clock limit per submission (default {GRADE_TIMEOUT})")
+    mark.add_argument("--jobs", type=_jobs, default=1, metavar="N",
+                      help="submissions graded at once (default 1)")
     args = parser.parse_args(argv)
 
     def bad(message: str):
@@ -484,7 +510,7 @@ def main(argv=None) -> int:
                 bad(f"MASTERS_DIR {args.masters} is not a folder")
             if not any(args.masters.glob("*.ipynb")):
                 bad(f"MASTERS_DIR {args.masters} holds no master notebook (*.ipynb)")
-            for name, seconds in assign(args.masters, args.out).items():
+            for name, seconds in assign(args.masters, args.out, args.jobs).items():
                 print(f"{name}: {args.out / name}/student and /autograder in {seconds:.0f} s")
         else:
             if not args.submissions.is_dir():
@@ -495,7 +521,8 @@ def main(argv=None) -> int:
                 bad(f"--grades {args.grades} is a folder; give the CSV file to write")
             if not args.built.is_dir() or not built_assignments(args.built):
                 bad(f"--built {args.built} holds no built assignment: run `make homework` first")
-            rows = grade(args.submissions, args.grades, args.built, args.timeout)
+            rows = grade(args.submissions, args.grades, args.built, args.timeout,
+                         jobs=args.jobs)
             print(f"{len(rows)} submission(s) graded into {args.grades} (percent: autograded "
                   "questions only; hand_graded lists the written ones)")
     except HomeworkError as err:

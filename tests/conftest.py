@@ -105,10 +105,10 @@ def site(editions, chrome):
 
 @pytest.fixture(scope="session")
 def homework(tmp_path_factory):
-    """The homework masters built by otter assign (about a minute on 2 cores), once."""
+    """The homework masters built by otter assign, two at a time (a minute or two), once."""
     out = tmp_path_factory.mktemp("homework") / "built"
     result = subprocess.run([sys.executable, "-m", "pragmatic.homework", "assign",
-                             str(REPO / "homework"), "--out", str(out)],
+                             str(REPO / "homework"), "--out", str(out), "--jobs", "2"],
                             capture_output=True, text=True, cwd=REPO, timeout=1200)
     assert result.returncode == 0, result.stdout + result.stderr
     return out
