@@ -181,7 +181,8 @@ def test_omitted_intervals_match_statsmodels(confounding):
 
 CASES = {"ols-hetero": dict(n=15, gamma=1.0), "cluster": dict(groups=7, size=3, icc=0.4),
          "ar1": dict(n=12, phi=0.5), "omitted": dict(n=10, confounding=1.0),
-         "conjugate-mean": dict(n=8, phi=0.5), "conjugate-slope": dict(n=10, gamma=1.0)}
+         "conjugate-mean": dict(n=8, phi=0.5), "conjugate-slope": dict(n=10, gamma=1.0),
+         "pretest": dict(pre=2, slope=0.5)}
 
 
 def strip(result):

@@ -27,7 +27,7 @@ import numpy as np
 from ..sim.engine import VMAP_WIDTH, simulate_scenario
 from ..sim.scenarios import (REGISTRY, _conjugate, ar1, cluster, conjugate_mean, conjugate_slope,
                              ols_hetero, omitted)
-from . import conjugate, regression
+from . import conjugate, pretest, regression
 from .timing import kernel_row
 
 
@@ -100,6 +100,7 @@ TWINS = {
                        regression.ols_hetero_numpy, regression.ols_hetero_loop),
     "omitted": Twin(dict(n=30, confounding=1.0), _omitted_draws, regression.omitted_numpy,
                     regression.omitted_loop),
+    "pretest": Twin(pretest.PARAMS, pretest.draws, pretest.pretest_numpy, pretest.pretest_loop),
 }
 
 
