@@ -36,6 +36,18 @@ WRONG = {
         ('side = "below" if sum(wholly_below) > sum(wholly_above) else "above"',
          'side = "above"', {"q5": 1}),
     ],
+    "hw3-designs": [
+        ('eligible_side = "below"', 'eligible_side = "above"', {"q1": 2}),  # the wrong side treated
+        ("post_mean = (1 - prior_share) * donut_est", "post_mean = prior_share * donut_est",
+         {"q2": 2}),  # the prior's and the data's weights swapped
+        ('treated="below", kernel="triangular"', 'treated="below", kernel="uniform"', {"q3": 3}),
+        ('y_random = world_none["y"] + TAU * moved_random', 'y_random = world_none["y"]',
+         {"q4": 2}),  # random movers without Platinum's effect
+        ('cov_type="cluster", cov_kwds={"groups": pd.factorize(pre_period["State"])[0]}',
+         'cov_type="nonrobust"', {"q5": 1}),  # the placebo not clustered by state
+        ("sigma_pre = np.eye(3) + np.ones((3, 3))", "sigma_pre = 2 * np.eye(3)",
+         {"q6": 2}),  # the shared reference period ignored
+    ],
 }
 
 
@@ -103,7 +115,7 @@ def graded(built, assignments, tmp_path_factory):
     del anonymous.metadata["otter"]
     nbformat.write(anonymous, subs / "anonymous.ipynb")
     grades = subs.parent / "grades.csv"
-    result = run("grade", subs, "--grades", grades, "--built", built, timeout=1800)
+    result = run("grade", subs, "--grades", grades, "--built", built, "--jobs", "2", timeout=1800)
     assert result.returncode == 0, result.stdout + result.stderr
     print(result.stdout)  # the per-notebook times, for the record (pytest -s)
     return rows_of(grades)
@@ -261,6 +273,9 @@ def test_bad_input_gets_one_line_and_exit_2(built, tmp_path):
     for bad in ("0", "-5", "soon", "inf"):
         one_line_error(run("grade", subs, "--grades", tmp_path / "g.csv", "--built", built,
                            "--timeout", bad), "--timeout", repr(bad))
+    for bad in ("0", "two", "1.5"):
+        one_line_error(run("grade", subs, "--grades", tmp_path / "g.csv", "--built", built,
+                           "--jobs", bad), "--jobs", repr(bad))
     one_line_error(run("grade", subs, "--grades", tmp_path / "g.csv", "--built", tmp_path),
                    "--built", "make homework")
     empty = tmp_path / "empty"
