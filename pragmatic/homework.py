@@ -91,7 +91,10 @@ def _run(command: list[str], log: Path, timeout: float, cwd: Path) -> int | None
     """
     scratch = cwd / "tmp"
     scratch.mkdir(exist_ok=True)
-    env = {**os.environ, "TMPDIR": str(scratch), "PYTHONUNBUFFERED": "1"}
+    # One BLAS thread per notebook: graded side by side, threaded BLAS oversubscribes the cores,
+    # and the small fits homework makes then run many times slower.
+    env = {**os.environ, "TMPDIR": str(scratch), "PYTHONUNBUFFERED": "1",
+           "OPENBLAS_NUM_THREADS": os.environ.get("OPENBLAS_NUM_THREADS", "1")}
     with open(log, "wb") as out:
         proc = subprocess.Popen(command, cwd=cwd, stdout=out, stderr=subprocess.STDOUT,
                                 stdin=subprocess.DEVNULL, env=env, start_new_session=True)
