@@ -61,6 +61,7 @@ SCENARIO_SETTINGS = {
     "conjugate-slope": dict(n=50, gamma=1.0),
     "ols-hetero": dict(n=50, gamma=1.0),
     "omitted": dict(n=50, confounding=1.0),
+    "pretest": dict(pre=3, slope=0.5),
 }
 # Compared scores: (score, its Monte Carlo standard error).
 SCORES = (("coverage", "mc_se"), ("miss_low", "miss_low_mc_se"),
