@@ -15,8 +15,9 @@ document.addEventListener("DOMContentLoaded", () => {
 
 // A display formula wider than its column scrolls (fixes.css); as the theme does for code
 // cells, a scrolling one takes a tab stop, so that a keyboard can scroll it (WCAG 2.1.1).
+// Either box can be the one that scrolls: Sphinx's div.math, or KaTeX's display inside it.
 function tabStopsOnWideFormulas() {
-  for (const math of document.querySelectorAll("div.math")) {
+  for (const math of document.querySelectorAll("div.math, .katex-display")) {
     const scrolls = math.scrollWidth > math.clientWidth;
     if (scrolls) {
       math.tabIndex = 0;
