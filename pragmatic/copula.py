@@ -108,6 +108,14 @@ class GaussianCopula:
 
     @classmethod
     def fit(cls, data: pd.DataFrame, correct_ties: bool = True) -> "GaussianCopula":
+        if len(data) < 2 or data.shape[1] < 1:
+            raise ValueError(f"data must have at least 2 rows and 1 column, got shape {data.shape}")
+        for name in data.columns:
+            column = data[name]
+            if not pd.api.types.is_numeric_dtype(column) or not np.isfinite(column).all():
+                raise ValueError(f"column {name!r} must be numbers with no NaN or infinity")
+            if column.nunique() < 2:
+                raise ValueError(f"column {name!r} is constant: a copula needs it to vary")
         values = data.to_numpy(dtype=float)
         scores = np.column_stack([normal_scores(v) for v in values.T])
         latent = np.corrcoef(scores, rowvar=False)
@@ -118,6 +126,8 @@ class GaussianCopula:
         return cls(tuple(data.columns), np.sort(values, axis=0), nearest_correlation(latent))
 
     def sample(self, m: int, seed) -> pd.DataFrame:
+        if isinstance(m, bool) or not isinstance(m, (int, np.integer)) or m < 1:
+            raise ValueError(f"m (rows to draw) must be a whole number >= 1, got {m!r}")
         rng = np.random.default_rng(seed)
         lower = np.linalg.cholesky(self.correlation)
         # z = e @ lower.T, a draw from N(0, R); einsum does this thin product several times

@@ -167,3 +167,21 @@ def test_fitted_outcome_is_least_squares_with_the_jump(seed_data):
     assert outcome.tau == pytest.approx(ols.params[3], rel=1e-8)
     assert outcome.se == pytest.approx(ols.bse[3], rel=1e-8)
     np.testing.assert_allclose(outcome(x), ols.fittedvalues, rtol=1e-9)
+
+
+@pytest.mark.parametrize("data, message", [
+    (pd.DataFrame({"a": [1.0]}), r"at least 2 rows and 1 column, got shape \(1, 1\)"),
+    (pd.DataFrame({"a": [1.0, np.nan, 2.0]}), "column 'a' must be numbers with no NaN"),
+    (pd.DataFrame({"a": ["x", "y"]}), "column 'a' must be numbers"),
+    (pd.DataFrame({"a": [1.0, 2.0], "b": [3.0, 3.0]}), "column 'b' is constant"),
+])
+def test_bad_data_is_named(data, message):
+    with pytest.raises(ValueError, match=message):
+        copula.GaussianCopula.fit(data)
+
+
+@pytest.mark.parametrize("m", [0, -3, 2.5, True])
+def test_bad_row_counts_are_named(m):
+    fitted = copula.GaussianCopula.fit(pd.DataFrame({"a": [1.0, 2.0, 4.0], "b": [0.0, 1.0, 1.0]}))
+    with pytest.raises(ValueError, match=r"m \(rows to draw\) must be a whole number >= 1"):
+        fitted.sample(m, seed=1)
