@@ -61,9 +61,24 @@ def organ_donations():
     return _causaldata("organ_donations")
 
 
+def close_elections_lmb():
+    return _causaldata("close_elections_lmb")
+
+
+def digits():
+    import pandas as pd
+    from sklearn.datasets import load_digits  # the copy inside the wheel; no download
+    bunch = load_digits()
+    cols = [f"pixel_{i // 8}_{i % 8}" for i in range(64)]  # row-major 8x8 image
+    df = pd.DataFrame(bunch.data.astype(int), columns=cols)
+    df["digit"] = bunch.target
+    return df
+
+
 SOURCES = {"anscombe": anscombe, "penguins": penguins, "engel": engel, "randhie": randhie,
            "gov_transfers": gov_transfers, "gov_transfers_density": gov_transfers_density,
-           "organ_donations": organ_donations}
+           "organ_donations": organ_donations, "close_elections_lmb": close_elections_lmb,
+           "digits": digits}
 
 
 def csv_bytes(df) -> bytes:
