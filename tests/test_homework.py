@@ -48,6 +48,21 @@ WRONG = {
         ("sigma_pre = np.eye(3) + np.ones((3, 3))", "sigma_pre = 2 * np.eye(3)",
          {"q6": 2}),  # the shared reference period ignored
     ],
+    "hw4-researcher-degrees-of-freedom": [
+        ('groupby(["state", "district", "year"]', 'groupby(["district", "year"]',
+         {"q1": 1}),  # district numbers repeat across states: different elections merged
+        ("stats.chi2.ppf(0.95, k - 1)", "stats.chi2.ppf(0.95, k)",
+         {"q2": 1}),  # Q referred to k degrees of freedom, not k - 1
+        ("gain_exact = expected_max(T + 1)", "gain_exact = expected_max(T)",
+         {"q3": 1}),  # the baseline left out of the runs
+        ("true_winner = TAU**2 / (TAU**2 + 1) * val_winner", "true_winner = val_winner",
+         {"q4": 2}),  # no regression to the mean
+        ("seed_diffs.std(ddof=1) / DELTA_PLAN", "seed_diffs.std(ddof=1) / diff_mean",
+         {"q5": 1}),  # power for the difference observed, not the one planned
+        ("rank_chi2((log_lik(draws, y_sim) < loglik_true[:, None]).sum(axis=1))",
+         "rank_chi2((draws < theta_true[:, None]).sum(axis=1))",
+         {"q6": 2}),  # theta ranked again in place of the log-likelihood
+    ],
 }
 
 
