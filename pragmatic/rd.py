@@ -48,6 +48,20 @@ def _side_fit(u, y, w, order):
     return beta[..., 0], variance
 
 
+def check_choices(bandwidth, kernel: str, order: int, treated: str) -> None:
+    """One-line errors for a local polynomial fit's settings (shared with pragmatic.multiverse)."""
+    if isinstance(bandwidth, bool) \
+            or not isinstance(bandwidth, (int, float, np.integer, np.floating)) \
+            or not np.isfinite(bandwidth) or bandwidth <= 0:
+        raise ValueError(f"bandwidth must be a positive number, got {bandwidth!r}")
+    if kernel not in KERNELS:
+        raise ValueError(f"kernel must be one of {', '.join(KERNELS)}, got {kernel!r}")
+    if isinstance(order, bool) or not isinstance(order, (int, np.integer)) or order < 0:
+        raise ValueError(f"order must be a whole number >= 0, got {order!r}")
+    if treated not in SIDES:
+        raise ValueError(f"treated must be 'above' or 'below', got {treated!r}")
+
+
 def local_linear(x, y, cutoff=0.0, bandwidth=None, kernel="triangular", order=1,
                  treated="above") -> RDFit:
     """The jump in E[y | x] at `cutoff`, estimated within |x - cutoff| < bandwidth.
@@ -61,14 +75,7 @@ def local_linear(x, y, cutoff=0.0, bandwidth=None, kernel="triangular", order=1,
                          f"and {y.shape}")
     if not (np.isfinite(x).all() and np.isfinite(y).all()):
         raise ValueError("x and y must be finite (no NaN or infinity)")
-    if bandwidth is None or not np.isfinite(bandwidth) or bandwidth <= 0:
-        raise ValueError(f"bandwidth must be a positive number, got {bandwidth!r}")
-    if kernel not in KERNELS:
-        raise ValueError(f"kernel must be one of {', '.join(KERNELS)}, got {kernel!r}")
-    if isinstance(order, bool) or not isinstance(order, (int, np.integer)) or order < 0:
-        raise ValueError(f"order must be a whole number >= 0, got {order!r}")
-    if treated not in SIDES:
-        raise ValueError(f"treated must be 'above' or 'below', got {treated!r}")
+    check_choices(bandwidth, kernel, order, treated)
 
     u = (x - cutoff) / bandwidth  # scaled so powers stay well conditioned
     inside = np.abs(u) < 1
