@@ -17,7 +17,9 @@ fresh process each: with JAX on every core, and with the process held to one cor
 generator and statistics run on one thread, so only the one-core figures compare like with
 like. The run also times the random-number generators themselves (`pragmatic.bench.generators`)
 and, where the engine has it, the omitted scenario's sufficient-statistics route against its
-raw-data route (`pragmatic.bench.routes`). Ratios, not seconds, are what carry across machines.
+raw-data route (`pragmatic.bench.routes`), and lab 9's seed-training kernel against a plain
+loop over seeds and against its matrix products alone (`pragmatic.bench.seeds`). Ratios, not
+seconds, are what carry across machines.
 
 This package imports nothing heavy: `pragmatic.bench.report` serves JAX-free processes too.
 """

@@ -14,7 +14,7 @@ from .report import print_rows
 from .table import format_table
 from .timing import THREADS, child_env, pin_to_one_core
 
-SECTIONS = ("mean", "scenarios", "generators", "routes")
+SECTIONS = ("mean", "scenarios", "generators", "routes", "seeds")
 
 
 def build_parser():
@@ -44,6 +44,9 @@ def build_parser():
     p.add_argument("--route-n", type=_whole(5), action="append",
                    help="routes: n for the sufficient-statistics route against the raw one "
                         "(repeatable; default 10**4 and 10**6)")
+    p.add_argument("--seeds", type=_whole(1),
+                   help="seeds: how many seeds to train per formulation (default: reps/1024, "
+                        "from 4 to 256)")
     p.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
     p.add_argument("--memory", action="store_true",
                    help="instead, report the peak memory of a 10**8-replication run")
@@ -54,6 +57,7 @@ def build_parser():
 def measure(args) -> list[dict]:
     """Every row of the sections asked for, in this process (one thread setting)."""
     from . import generators, mean, routes, scenarios
+    from . import seeds as seed_training
 
     def log(row):
         if not args.quiet:
@@ -73,6 +77,9 @@ def measure(args) -> list[dict]:
         rows += generators.rows(16 * args.reps, args.repeats, log=log)
     if "routes" in sections:
         rows += routes.rows(args.repeats, sizes=tuple(args.route_n or routes.SIZES), log=log)
+    if "seeds" in sections:
+        rows += seed_training.rows(args.seeds or seed_training.n_seeds(args.reps), args.repeats,
+                                   log=log)
     return [{"section": "kernel", **r} if "section" not in r else r for r in rows]
 
 
@@ -82,6 +89,8 @@ def child_argv(args, threads: str) -> list[str]:
     for option in ("section", "dist", "scenario", "route_n"):
         for value in getattr(args, option) or ():
             argv += [f"--{option.replace('_', '-')}", str(value)]
+    if args.seeds:
+        argv += ["--seeds", str(args.seeds)]
     return argv + (["--quiet"] if args.quiet else [])
 
 

@@ -89,4 +89,18 @@ def format_table(rows: list[dict], machine: dict | None = None) -> str:
                   _pair(by, lambda r: r["seconds"]["raw"], 3),
                   _pair(by, lambda r: r["raw_over_sufficient"], 1)]
                  for n, by in route_rows.items()])
+    seed_rows = _grouped(rows, "seeds", lambda r: r["seeds"])
+    if seed_rows:
+        by = next(iter(seed_rows.values()))
+        first = next(iter(by.values()))
+        lines += [""] + _render(
+            [f"seed training, lab 9 ({first['seeds']:,} seeds)", "", *[f"{k} ms/seed"
+                                                                      for k in first["seconds"]],
+             "loop/kernel", "kernel/floor"],
+            [[f"default: {first['default']}", "",
+              *[_pair(by, lambda r, k=k: r["ms_per_seed"][k]) for k in first["seconds"]],
+              _pair(by, lambda r: r["loop_over_kernel"]),
+              _pair(by, lambda r: r["kernel_over_floor"])]])
+        lines.append("loop/kernel above 1: the default formulation beats a plain loop over "
+                     "seeds; kernel/floor: its time over that of its matrix products alone.")
     return "\n".join(lines)
